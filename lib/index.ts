@@ -1,0 +1,2 @@
+/** spnego: Kerberos and SPNEGO for Node.js. Public entry point. */
+export * from './errors.js';

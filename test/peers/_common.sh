@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Shared helpers for the peer scripts. Sourced, never executed.
+# Conventions: logs go to stderr, `export K=V` lines go to stdout, so a caller can
+#   eval "$(./mit-kdc.sh /tmp/kdc)"
+
+log() { printf '[%s %s] %s\n' "${0##*/}" "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root (apt-get, binding daemons)"; }
+
+# apt_install PKG... : install only what is missing, noninteractive, without letting
+# package maintainer scripts start system-wide daemons (they would bind 0.0.0.0).
+apt_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  # Tests never install: scripts/install-peers.sh (run by .ci/run) does.
+  [ "${SPNEGO_NO_APT:-}" = 1 ] && die "missing packages: ${missing[*]} (run scripts/install-peers.sh)"
+  log "apt-get install ${missing[*]}"
+  local made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made_policy=1
+  fi
+  # apt lists: update once if they look empty/stale for our packages
+  if ! apt-cache show "${missing[0]}" >/dev/null 2>&1; then
+    log "apt-get update"; apt-get update -qq >&2 || true
+  fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >&2 || rc=$?
+  if [ $rc -ne 0 ]; then
+    log "install failed (rc=$rc), retrying after apt-get update"
+    apt-get update -qq >&2 || true
+    rc=0
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >&2 || rc=$?
+  fi
+  [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
+  return $rc
+}
+
+# pid_alive PIDFILE [EXPECTED_COMM_SUBSTRING]
+pid_alive() {
+  local f=$1 want=${2:-} pid
+  [ -s "$f" ] || return 1
+  pid=$(tr -dc '0-9' < "$f")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  if [ -n "$want" ]; then
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$want" || return 1
+  fi
+  return 0
+}
+
+# running PID : alive and not a zombie (daemons are re-parented to PID 1, which may reap late)
+running() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
+# stop_pidfile PIDFILE [EXPECTED_COMM_SUBSTRING] : TERM, wait up to 5s, then KILL. Only that PID.
+stop_pidfile() {
+  local f=$1 want=${2:-} pid
+  if pid_alive "$f" "$want"; then
+    pid=$(tr -dc '0-9' < "$f")
+    log "stopping pid $pid ($f)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do running "$pid" || break; sleep 0.1; done
+    running "$pid" && { log "pid $pid still alive, KILL"; kill -KILL "$pid" 2>/dev/null || true; }
+  fi
+  rm -f "$f"
+}
+
+# port_in_use PORT [ADDR] : true if something listens (tcp or udp) on PORT
+port_in_use() {
+  local port=$1
+  ss -Hlntu 2>/dev/null | awk '{print $5}' | grep -Eq "[:.]${port}\$"
+}
+
+# free_port START : first free port >= START
+free_port() {
+  local p=$1
+  while port_in_use "$p"; do p=$((p+1)); done
+  echo "$p"
+}
+
+# wait_tcp HOST PORT [TIMEOUT_S]
+wait_tcp() {
+  local h=$1 p=$2 t=${3:-10}
+  for _ in $(seq $((t*10))); do
+    (exec 3<>"/dev/tcp/$h/$p") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# assert_loopback ADDR : refuse anything outside 127.0.0.0/8
+assert_loopback() {
+  case "$1" in 127.*) ;; *) die "refusing non-loopback address '$1'";; esac
+}

@@ -1,0 +1,93 @@
+/**
+ * Starts real Kerberos/SPNEGO peers for the tests (like Python's k5test): each in its own temp
+ * dir, on loopback only, stopped at the end by PID file (never by name). The shell recipes beside
+ * this file do the work and print `export K=V` lines, which are parsed here.
+ *
+ * Without the peer's binaries, a test using it skips with the reason printed; with
+ * SPNEGO_REQUIRE_PEERS=1 (CI) a missing peer fails instead. Peers are never installed by tests:
+ * .ci/run installs them (scripts/install-peers.sh).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const requirePeers = process.env.SPNEGO_REQUIRE_PEERS === '1';
+
+export type PeerEnv = Record<string, string>;
+
+/** Parses `export K='V'` lines. */
+export function parseExports(out: string): PeerEnv {
+  const env: PeerEnv = {};
+  for (const line of out.split('\n')) {
+    const m = /^export ([A-Za-z_][A-Za-z0-9_]*)=(?:'([^']*)'|"([^"]*)"|(\S*))$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2] ?? m[3] ?? m[4] ?? '';
+  }
+  return env;
+}
+
+/** Which binaries each peer needs; a missing one means "not installed". */
+const NEEDS: Record<string, string[]> = {
+  'mit-kdc': ['/usr/sbin/krb5kdc', '/usr/sbin/kdb5_util', '/usr/bin/kinit'],
+  'apache-negotiate': ['/usr/sbin/krb5kdc', '/usr/sbin/apache2', '/usr/lib/apache2/modules/mod_auth_gssapi.so'],
+  'samba-ad': ['/usr/bin/samba-tool', '/usr/sbin/samba'],
+};
+
+/** Why `peer` cannot run here, or undefined when it can. */
+export function missingPeer(peer: string, extra: string[] = []): string | undefined {
+  const missing = [...(NEEDS[peer] ?? []), ...extra].filter((p) => !existsSync(p));
+  if (process.getuid?.() !== 0 && peer !== 'mit-kdc') return `${peer} needs root`;
+  return missing.length ? `${peer} not installed (missing ${missing.join(', ')})` : undefined;
+}
+
+/**
+ * Skips the test (or fails it when SPNEGO_REQUIRE_PEERS=1) when the peer cannot run.
+ * Returns true when the caller should go on.
+ */
+export function needPeer(t: TestContext, peer: string, extra: string[] = []): boolean {
+  const why = missingPeer(peer, extra);
+  if (!why) return true;
+  if (requirePeers) throw new Error(`SPNEGO_REQUIRE_PEERS=1 but ${why}`);
+  console.log(`# skip: ${why}`);
+  t.skip(why);
+  return false;
+}
+
+export interface RunningPeer {
+  env: PeerEnv;
+  state: string;
+  stop(): void;
+}
+
+/** Starts a peer recipe (`mit-kdc`, `apache-negotiate`, `samba-ad`) in a fresh temp dir. */
+export function startPeer(peer: string, knobs: Record<string, string> = {}): RunningPeer {
+  const script = join(HERE, `${peer}.sh`);
+  const state = mkdtempSync(join(tmpdir(), `spnego-${peer}-`));
+  const r = spawnSync('bash', [script, 'up', state], {
+    env: { ...process.env, ...knobs, SPNEGO_NO_APT: '1' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.status !== 0) {
+    rmSync(state, { recursive: true, force: true });
+    throw new Error(`${peer} failed to start (exit ${r.status}):\n${r.stderr?.slice(-3000)}`);
+  }
+  const env = parseExports(r.stdout);
+  let stopped = false;
+  return {
+    env,
+    state,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        execFileSync('bash', [script, 'clean', state], { stdio: 'ignore', timeout: 60_000 });
+      } finally {
+        rmSync(state, { recursive: true, force: true });
+      }
+    },
+  };
+}
