@@ -1,0 +1,42 @@
+// The published entry points: `require('spnego')` from CommonJS and `import 'spnego'` from ESM both
+// load the built package (dist/), in a separate Node process as a user would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function run(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+}
+
+test('dist is built', () => {
+  assert.ok(existsSync(`${root}/dist/esm/index.js`), 'run `npm run build` first');
+  assert.ok(existsSync(`${root}/dist/cjs/index.js`));
+});
+
+test("require('spnego') works from CommonJS", () => {
+  const out = run(['-e', "const s = require('spnego'); const e = new s.GssError('GSS_S_BAD_MIC', 'x'); console.log(typeof s.GssError, e instanceof s.SpnegoError, e.major, require.resolve('spnego'))"]);
+  const [kind, isBase, major, resolved] = out.trim().split(' ');
+  assert.equal(kind, 'function');
+  assert.equal(isBase, 'true');
+  assert.equal(major, 'GSS_S_BAD_MIC');
+  assert.match(resolved!, /dist\/cjs\/index\.js$/);
+});
+
+test("import 'spnego' works from ESM", () => {
+  const out = run(['--input-type=module', '-e', "import * as s from 'spnego'; const e = new s.KerberosError(37, 'KRB_AP_ERR_SKEW', 'clock skew too great'); console.log(typeof s.GssError, e.errorCode, import.meta.resolve('spnego'))"]);
+  const [kind, code, resolved] = out.trim().split(' ');
+  assert.equal(kind, 'function');
+  assert.equal(code, '37');
+  assert.match(resolved!, /dist\/esm\/index\.js$/);
+});
+
+test('CommonJS and ESM builds export the same names', () => {
+  const cjs = run(['-e', "console.log(Object.keys(require('spnego')).sort().join(','))"]).trim();
+  const esm = run(['--input-type=module', '-e', "import * as s from 'spnego'; console.log(Object.keys(s).filter(k => k !== 'default').sort().join(','))"]).trim();
+  assert.equal(cjs, esm);
+  assert.ok(cjs.length > 0);
+});
