@@ -101,7 +101,7 @@ export function rawBytes(n: Node): Uint8Array {
 }
 
 /**
- * Walks the fields of a SEQUENCE whose components carry EXPLICIT context tags [0], [1]...
+ * Walks the fields of a SEQUENCE (the node must be one) whose components carry EXPLICIT context tags [0], [1]...
  * in increasing order (RFC 4120 section 5 and RFC 4178 use EXPLICIT TAGS). Fields must come in
  * order; `end()` rejects anything left over (unknown, repeated or out-of-order fields).
  */
@@ -112,6 +112,7 @@ export class SeqReader {
     readonly node: Node,
     readonly path: string,
   ) {
+    expectTag(node, Tag.SEQUENCE, path);
     this.kids = children(node, path);
   }
 
