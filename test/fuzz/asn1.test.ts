@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as a from '../../lib/krb5/asn1/index.js';
 import { codecs, validInputs } from '../asn1/samples.js';
-import { fuzzDecoder, FUZZ_RUNS } from './mutate.js';
+import { fuzzDecoder, FUZZ_RUNS } from '../asn1/fuzz-inputs.js';
 
 const valid = validInputs();
 const messageNames = ['Ticket', 'Authenticator', 'EncTicketPart', 'AS-REQ', 'AS-REP', 'TGS-REQ', 'TGS-REP', 'AP-REQ', 'AP-REP', 'KRB-CRED', 'EncASRepPart', 'EncTGSRepPart', 'EncAPRepPart', 'EncKrbCredPart', 'KRB-ERROR'];

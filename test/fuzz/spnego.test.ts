@@ -9,7 +9,7 @@ import {
 import { fromHex } from '../../lib/util/bytes.js';
 import { DecodeError } from '../../lib/errors.js';
 import { mitSpnego } from '../asn1/samples.js';
-import { fuzzDecoder, FUZZ_RUNS } from './mutate.js';
+import { fuzzDecoder, FUZZ_RUNS } from '../asn1/fuzz-inputs.js';
 
 const samples: Uint8Array[] = [
   ...mitSpnego.sessions.flatMap((s) => s.tokens.map((t) => fromHex(t.hex))),

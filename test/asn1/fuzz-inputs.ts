@@ -1,5 +1,5 @@
 /**
- * Fuzz helpers shared by asn1.test.ts and spnego.test.ts: a fast-check arbitrary of inputs for
+ * Fuzz helpers shared by test/fuzz/asn1.test.ts and test/fuzz/spnego.test.ts: a fast-check arbitrary of inputs for
  * a decoder (random bytes, random bytes under a plausible outer header, and valid encodings with
  * a few mutations: bit flips, byte changes, truncations, insertions, deletions, length-octet
  * edits), and a runner that accepts only the library's typed errors.
