@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as a from '../../lib/krb5/asn1/index.js';
+import * as asn1js from 'asn1js';
 import { DecodeError } from '../../lib/errors.js';
 import { fromHex, bytesEqual, toHex } from '../../lib/util/bytes.js';
 import { codecs, mitKdc, validInputs } from './samples.js';
@@ -50,6 +51,29 @@ for (const c of codecs) {
     }
   });
 }
+
+test('our encodings parse cleanly with an independent parser (asn1js) and use only definite minimal lengths', () => {
+  const walk = (b: asn1js.AsnType): number => {
+    assert.equal(b.error, '', b.error);
+    assert.equal(b.lenBlock.isIndefiniteForm, false);
+    if (b.lenBlock.longFormUsed) {
+      assert.ok(b.lenBlock.length >= 0x80, 'long form only for lengths >= 128');
+      const octets = Math.ceil(Math.log2(b.lenBlock.length + 1) / 8);
+      assert.equal(b.lenBlock.blockLength, 1 + octets, 'no leading zero length octet');
+    }
+    const kids = (b.valueBlock as { value?: unknown }).value;
+    return 1 + (Array.isArray(kids) ? kids.reduce((s: number, k) => s + walk(k as asn1js.AsnType), 0) : 0);
+  };
+  let nodes = 0;
+  for (const c of codecs)
+    for (const v of c.samples) {
+      const der = c.encode(v);
+      const r = asn1js.fromBER(der);
+      assert.equal(r.offset, der.length, `${c.name}: asn1js consumed ${r.offset} of ${der.length}`);
+      nodes += walk(r.result);
+    }
+  assert.ok(nodes > 500);
+});
 
 test('every MIT KDC message decodes through decodeKrb5Message and re-encodes byte for byte', () => {
   const seen = new Set<string>();
