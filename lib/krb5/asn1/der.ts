@@ -133,11 +133,6 @@ export class SeqReader {
     return v;
   }
 
-  /** The raw explicit-tag node [num] (tag and all) when present, without unwrapping. */
-  peekTag(): number | undefined {
-    return this.kids[this.i]?.tag;
-  }
-
   end(): void {
     const k = this.kids[this.i];
     if (k !== undefined) throw new DecodeError(this.path, `unexpected field with tag ${hex2(k.tag)}`, k.start);
