@@ -1,0 +1,257 @@
+/**
+ * Turns any SPNEGO, Kerberos or GSS token into a JSON-ready tree for `spnego decode` (and the demo):
+ * nested (the AP-REQ inside the NegTokenInit, the ticket inside the AP-REQ), field names as the
+ * RFCs spell them (enc-part, seq-number...), OIDs, enctypes, checksum types and flags named,
+ * times in ISO 8601, bytes in hex.
+ */
+import { DecodeError, SpnegoError } from '../errors.js';
+import {
+  AuthorizationDataType, ChecksumType, EncType, ErrorCode, NameType, PaDataType, constantName,
+} from '../krb5/constants.js';
+import { formatPrincipal } from '../krb5/types.js';
+import {
+  decodeKrb5Message, apOptionNames, kdcOptionNames,
+  ticketFlagNames, decodeAdIfRelevant, decodeAdEtypeNegotiation, decodeKerbApOptions, decodeMethodData,
+  decodeETypeInfo2, decodePaEncTimestamp, decodePaPacRequest, type Krb5Message, type Ticket,
+} from '../krb5/asn1/index.js';
+import { decodeNegotiationToken, negStateName } from '../spnego/codec.js';
+import { mechName, MechOid } from '../spnego/oids.js';
+import { unframeToken } from '../gssapi/token.js';
+import { toHex } from '../util/bytes.js';
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+
+/** Walk state (room for keys once decryption lands). */
+type State = Record<string, never>;
+
+const enctypeName = (n: number) => constantName(EncType, n)?.replace(/_/g, '-') ?? `unknown(${n})`;
+const named = (value: number, name: string | undefined): Json => ({ value, name: name ?? 'unknown' });
+
+/** camelCase -> the RFC's hyphenated field names (encPart -> enc-part, seqNumber -> seq-number). */
+const rfcName = (k: string) => k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+function oidJson(oid: string): Json {
+  return { oid, name: mechName(oid) ?? 'unknown' };
+}
+
+function describeAuthData(list: { adType: number; adData: Uint8Array }[], st: State, depth = 0): Json {
+  return list.map((e) => {
+    const out: Record<string, Json> = { 'ad-type': named(e.adType, constantName(AuthorizationDataType, e.adType)) };
+    try {
+      if (e.adType === AuthorizationDataType.AD_IF_RELEVANT && depth < 8) out['ad-data'] = describeAuthData(decodeAdIfRelevant(e.adData), st, depth + 1);
+      else if (e.adType === AuthorizationDataType.AD_ETYPE_NEGOTIATION) out['ad-data'] = decodeAdEtypeNegotiation(e.adData).map((x) => named(x, enctypeName(x)));
+      else if (e.adType === AuthorizationDataType.AD_AUTH_DATA_AP_OPTIONS) {
+        const v = decodeKerbApOptions(e.adData);
+        out['ad-data'] = { value: v, names: v & 0x4000 ? ['KERB_AP_OPTIONS_CBT'] : [] };
+      } else out['ad-data'] = toHex(e.adData);
+    } catch (err) {
+      out['ad-data'] = toHex(e.adData);
+      out['decode-error'] = errorText(err);
+    }
+    return out;
+  });
+}
+
+function describePaData(list: { padataType: number; padataValue: Uint8Array }[], st: State): Json {
+  return list.map((p) => {
+    const out: Record<string, Json> = { 'padata-type': named(p.padataType, constantName(PaDataType, p.padataType)) };
+    try {
+      switch (p.padataType) {
+        case PaDataType.PA_TGS_REQ:
+          out['padata-value'] = describeKrb5(decodeKrb5Message(p.padataValue), st);
+          break;
+        case PaDataType.PA_ETYPE_INFO2:
+          out['padata-value'] = toJson(decodeETypeInfo2(p.padataValue), st);
+          break;
+        case PaDataType.PA_ENC_TIMESTAMP:
+          out['padata-value'] = toJson(decodePaEncTimestamp(p.padataValue), st);
+          break;
+        case PaDataType.PA_PAC_REQUEST:
+          out['padata-value'] = toJson(decodePaPacRequest(p.padataValue), st);
+          break;
+        default:
+          out['padata-value'] = toHex(p.padataValue);
+      }
+    } catch (err) {
+      out['padata-value'] = toHex(p.padataValue);
+      out['decode-error'] = errorText(err);
+    }
+    return out;
+  });
+}
+
+/** Generic conversion with the field-specific naming rules. */
+function toJson(v: unknown, st: State, key = ''): Json {
+  if (v === undefined || v === null) return null;
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return toHex(v);
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') {
+    switch (key) {
+      case 'etype':
+      case 'enctype':
+      case 'keytype':
+        return named(v, enctypeName(v));
+      case 'cksumtype':
+        return named(v, constantName(ChecksumType, v)?.replace(/_/g, '-'));
+      case 'nameType':
+        return named(v, constantName(NameType, v));
+      case 'errorCode':
+        return named(v, constantName(ErrorCode, v));
+      case 'apOptions':
+        return { value: v, names: apOptionNames(v) };
+      case 'kdcOptions':
+        return { value: v, names: kdcOptionNames(v) };
+      case 'flags':
+        return { value: v, names: ticketFlagNames(v) };
+    }
+    return v;
+  }
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (Array.isArray(v)) {
+    if (key === 'authorizationData') return describeAuthData(v, st);
+    if (key === 'padata') return describePaData(v, st);
+    if (key === 'etype') return v.map((x) => (typeof x === 'number' ? named(x, enctypeName(x)) : toJson(x, st)));
+    return v.map((x) => toJson(x, st, key));
+  }
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    // PrincipalName: add the printable form next to the parts.
+    const out: Record<string, Json> = {};
+    if (Array.isArray(o.nameString) && typeof o.nameType === 'number') out['principal'] = formatPrincipal(o as never);
+    for (const [k, x] of Object.entries(o)) {
+      if (x === undefined || k === 'reqBodyDer') continue;
+      if (k === 'ticket' && isTicket(x)) out['ticket'] = describeTicket(x, st);
+      else out[rfcName(k)] = toJson(x, st, k);
+    }
+    return out;
+  }
+  return String(v);
+}
+
+function isTicket(x: unknown): x is Ticket {
+  return typeof x === 'object' && x !== null && 'sname' in x && 'encPart' in x && 'realm' in x;
+}
+
+function describeTicket(t: Ticket, st: State): Json {
+  return toJson({ ...t, ticket: undefined }, st);
+}
+
+function describeKrb5(m: Krb5Message, st: State): Json {
+  const body = toJson(m.value, st) as Record<string, Json>;
+  if (m.type === 'KRB-ERROR' && m.value.eData) {
+    try {
+      body['e-data-decoded'] = describePaData(decodeMethodData(m.value.eData), st);
+    } catch {
+      /* e-data is not always METHOD-DATA (RFC 4120 5.9.1); the hex stays */
+    }
+  }
+  return { type: m.type, ...body };
+}
+
+const KRB5_TOK_IDS: Record<string, string> = { '0100': 'AP-REQ', '0200': 'AP-REP', '0300': 'KRB-ERROR', '0101': 'MIC (RFC 4757)', '0201': 'Wrap (RFC 4757)' };
+
+function describeAny(bytes: Uint8Array, st: State, depth = 0): Json {
+  if (depth > 6) throw new DecodeError('token', 'nested too deeply');
+  if (bytes.length === 0) throw new DecodeError('token', 'empty input');
+  const b0 = bytes[0]!;
+  if (b0 === 0x60) {
+    const f = unframeToken(bytes);
+    if (f.mech === MechOid.spnego) {
+      return { type: 'SPNEGO InitialContextToken', 'this-mech': oidJson(f.mech), 'inner-token': describeNego(bytes, st, depth) };
+    }
+    if (f.mech === MechOid.krb5 || f.mech === MechOid['ms-krb5'] || f.mech === MechOid['krb5-old']) {
+      if (f.inner.length < 2) throw new DecodeError('krb5 token', 'TOK_ID missing');
+      const tokId = toHex(f.inner.subarray(0, 2));
+      const what = KRB5_TOK_IDS[tokId];
+      if (!what) throw new DecodeError('krb5 token', `unknown TOK_ID ${tokId}`);
+      if (tokId === '0101' || tokId === '0201') return { type: `krb5 ${what}`, 'this-mech': oidJson(f.mech), ...rc4Header(f.inner) };
+      return { type: `krb5 ${what} token`, 'this-mech': oidJson(f.mech), 'tok-id': tokId, 'inner-token': describeKrb5(decodeKrb5Message(f.inner.subarray(2)), st) };
+    }
+    return { type: 'GSS InitialContextToken', 'this-mech': oidJson(f.mech), 'inner-token': toHex(f.inner) };
+  }
+  if (b0 === 0xa0 || b0 === 0xa1) return describeNego(bytes, st, depth);
+  if ((b0 === 0x04 || b0 === 0x05) && bytes[1] === 0x04) return cfxHeader(bytes);
+  if ((b0 & 0xe0) === 0x60) return describeKrb5(decodeKrb5Message(bytes), st);
+  throw new DecodeError('token', `not a SPNEGO, Kerberos or GSS token (first byte 0x${b0.toString(16).padStart(2, '0')})`, 0);
+}
+
+function describeNego(bytes: Uint8Array, st: State, depth: number): Json {
+  const t = decodeNegotiationToken(bytes);
+  const inner = (b: Uint8Array | undefined): Json => {
+    if (!b) return null;
+    try {
+      return describeAny(b, st, depth + 1);
+    } catch (err) {
+      return { hex: toHex(b), 'decode-error': errorText(err) };
+    }
+  };
+  if (t.kind === 'resp') {
+    return {
+      choice: 'negTokenResp',
+      framed: t.framed,
+      'neg-state': t.negState === undefined ? null : { value: t.negState, name: negStateName(t.negState) },
+      'supported-mech': t.supportedMech ? oidJson(t.supportedMech) : null,
+      'response-token': inner(t.responseToken),
+      'mech-list-mic': inner(t.mechListMIC),
+    };
+  }
+  return {
+    choice: t.kind === 'init' ? 'negTokenInit' : 'negTokenInit2',
+    framed: t.framed,
+    'mech-types': t.mechTypes ? t.mechTypes.map(oidJson) : null,
+    'mech-types-der': t.mechTypesDer ? toHex(t.mechTypesDer) : null,
+    'req-flags': t.reqFlags ?? null,
+    'mech-token': inner(t.mechToken),
+    ...(t.kind === 'init2' ? { 'neg-hints': toJson(t.negHints, st) } : {}),
+    'mech-list-mic': inner(t.mechListMIC),
+  };
+}
+
+const CFX_FLAGS = ['SentByAcceptor', 'Sealed', 'AcceptorSubkey'];
+
+/** RFC 4121 4.2.6: the 16-byte header of a MIC (04 04) or Wrap (05 04) token; the rest is checksum or ciphertext. */
+function cfxHeader(b: Uint8Array): Json {
+  if (b.length < 16) throw new DecodeError('RFC 4121 token', `header needs 16 bytes, got ${b.length}`, 0);
+  const dv = new DataView(b.buffer, b.byteOffset, b.length);
+  const flags = b[2]!;
+  const mic = b[0] === 0x04;
+  if (flags & 0xf8) throw new DecodeError('RFC 4121 token.Flags', `undefined flag bits 0x${flags.toString(16)}`, 2);
+  const filler = mic ? b.subarray(3, 8) : b.subarray(3, 4);
+  if (filler.some((x) => x !== 0xff)) throw new DecodeError('RFC 4121 token.Filler', 'filler is not 0xFF', 3);
+  const seq = (BigInt(dv.getUint32(8)) << 32n) | BigInt(dv.getUint32(12));
+  const flagNames = CFX_FLAGS.filter((_, i) => flags & (1 << i));
+  if (mic) {
+    return { type: 'MIC token (RFC 4121 4.2.6.1)', 'tok-id': '0404', flags: { value: flags, names: flagNames }, 'snd-seq': seq.toString(), sgn_cksum: toHex(b.subarray(16)) };
+  }
+  return {
+    type: 'Wrap token (RFC 4121 4.2.6.2)', 'tok-id': '0504', flags: { value: flags, names: flagNames },
+    ec: dv.getUint16(4), rrc: dv.getUint16(6), 'snd-seq': seq.toString(), data: toHex(b.subarray(16)),
+  };
+}
+
+/** RFC 4757 section 7.2 / 7.3: the header fields of an rc4-hmac MIC (01 01) or Wrap (02 01) token. */
+function rc4Header(inner: Uint8Array): Record<string, Json> {
+  const wrap = inner[0] === 0x02;
+  const need = wrap ? 32 : 24;
+  if (inner.length < need) throw new DecodeError('RFC 4757 token', `needs ${need} bytes, got ${inner.length}`, 0);
+  return {
+    'tok-id': toHex(inner.subarray(0, 2)),
+    'sgn-alg': toHex(inner.subarray(2, 4)),
+    'seal-alg': toHex(inner.subarray(4, 6)),
+    filler: toHex(inner.subarray(6, 8)),
+    'snd-seq-encrypted': toHex(inner.subarray(8, 16)),
+    'sgn-cksum': toHex(inner.subarray(16, 24)),
+    ...(wrap ? { confounder: toHex(inner.subarray(24, 32)), data: toHex(inner.subarray(32)) } : {}),
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof SpnegoError || err instanceof Error ? err.message : String(err);
+}
+
+/** Describes a token. Throws DecodeError when the outermost structure cannot be parsed. */
+export function describeToken(bytes: Uint8Array): Json {
+  return describeAny(bytes, {});
+}
