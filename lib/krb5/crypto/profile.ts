@@ -1,0 +1,40 @@
+/** The per-enctype adapter every enctype file implements (RFC 3961 section 3 operations). */
+import { DecodeError, IntegrityError } from '../../errors.js';
+import { constantTimeEqual } from '../../util/bytes.js';
+
+export interface Profile {
+  enctype: number;
+  /** IANA name, e.g. 'aes256-cts-hmac-sha1-96'. */
+  name: string;
+  keyBytes: number;
+  /** The enctype's mandatory checksum type (RFC 3961 section 8). */
+  checksumType: number;
+  checksumBytes: number;
+  blockSize: number;
+  confounderBytes: number;
+  /** True for rc4-hmac: refused unless weak crypto is enabled. */
+  weak: boolean;
+  stringToKey(password: Uint8Array, salt: Uint8Array, params?: Uint8Array): Uint8Array;
+  encrypt(key: Uint8Array, usage: number, plaintext: Uint8Array, confounder: Uint8Array): Uint8Array;
+  decrypt(key: Uint8Array, usage: number, ciphertext: Uint8Array): Uint8Array;
+  checksum(key: Uint8Array, usage: number, data: Uint8Array): Uint8Array;
+  prf(key: Uint8Array, input: Uint8Array): Uint8Array;
+}
+
+/** The 5-byte derivation constant usage(BE32) || kind: 0x99 Kc, 0xAA Ke, 0x55 Ki (RFC 3961 5.3). */
+export function usageConstant(usage: number, kind: number): Uint8Array {
+  const c = new Uint8Array(5);
+  new DataView(c.buffer).setUint32(0, usage >>> 0);
+  c[4] = kind;
+  return c;
+}
+
+/** Splits ciphertext || tag, checking there is room for at least `minBody` bytes of ciphertext. */
+export function splitTag(ct: Uint8Array, tagBytes: number, minBody: number): [Uint8Array, Uint8Array] {
+  if (ct.length < tagBytes + minBody) throw new DecodeError('ciphertext', `too short (${ct.length} bytes)`);
+  return [ct.subarray(0, ct.length - tagBytes), ct.subarray(ct.length - tagBytes)];
+}
+
+export function verifyTag(expected: Uint8Array, got: Uint8Array): void {
+  if (!constantTimeEqual(expected, got)) throw new IntegrityError('integrity check failed (wrong key or modified data)');
+}
