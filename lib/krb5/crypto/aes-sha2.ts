@@ -1,0 +1,54 @@
+/**
+ * aes128-cts-hmac-sha256-128 (19) and aes256-cts-hmac-sha384-192 (20), RFC 8009: keys derived with
+ * KDF-HMAC-SHA2 (SP 800-108 counter mode), encrypt-then-MAC over IV || ciphertext.
+ */
+import { concatBytes } from '../../util/bytes.js';
+import { ctsEncrypt, ctsDecrypt } from './aes-cts.js';
+import { getCryptoProvider } from './provider.js';
+import { type Profile, usageConstant, splitTag, verifyTag } from './profile.js';
+
+const ZERO_IV = new Uint8Array(16);
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+/** RFC 8009 section 3: KDF-HMAC-SHA2(key, label, [context,] k) = k-truncate(HMAC(key, 00000001 | label | 00 | [context |] k)). */
+export function kdfHmacSha2(hash: 'sha256' | 'sha384', key: Uint8Array, label: Uint8Array, bits: number, context: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const k = new Uint8Array(4);
+  new DataView(k.buffer).setUint32(0, bits);
+  const msg = concatBytes(Uint8Array.of(0, 0, 0, 1), label, Uint8Array.of(0), context, k);
+  return getCryptoProvider().hmac(hash, key, msg).subarray(0, bits / 8);
+}
+
+function make(enctype: 19 | 20, name: string, keyBytes: 16 | 32, hash: 'sha256' | 'sha384', macBytes: 16 | 24, checksumType: number): Profile {
+  const kdf = (key: Uint8Array, label: Uint8Array, bits: number, context?: Uint8Array) => kdfHmacSha2(hash, key, label, bits, context);
+  const ke = (key: Uint8Array, usage: number) => kdf(key, usageConstant(usage, 0xaa), keyBytes * 8);
+  const ki = (key: Uint8Array, usage: number) => kdf(key, usageConstant(usage, 0x55), macBytes * 8);
+  return {
+    enctype, name, keyBytes, checksumType, checksumBytes: macBytes, blockSize: 16, confounderBytes: 16, weak: false,
+    stringToKey(password, salt, params) {
+      const iter = params && params.length === 4 ? new DataView(params.buffer, params.byteOffset, 4).getUint32(0) : 32768;
+      if (iter === 0) throw new RangeError('s2kparams iteration count 0');
+      const saltp = concatBytes(utf8(name), Uint8Array.of(0), salt); // RFC 8009 section 4
+      const tkey = getCryptoProvider().pbkdf2(hash, password, saltp, iter, keyBytes);
+      return kdf(tkey, utf8('kerberos'), keyBytes * 8);
+    },
+    encrypt(key, usage, plaintext, confounder) {
+      const c = ctsEncrypt(ke(key, usage), ZERO_IV, concatBytes(confounder, plaintext));
+      return concatBytes(c, getCryptoProvider().hmac(hash, ki(key, usage), concatBytes(ZERO_IV, c)).subarray(0, macBytes));
+    },
+    decrypt(key, usage, ciphertext) {
+      const [c, tag] = splitTag(ciphertext, macBytes, 16);
+      verifyTag(getCryptoProvider().hmac(hash, ki(key, usage), concatBytes(ZERO_IV, c)).subarray(0, macBytes), tag);
+      return ctsDecrypt(ke(key, usage), ZERO_IV, c).subarray(16);
+    },
+    checksum(key, usage, data) {
+      const kc = kdf(key, usageConstant(usage, 0x99), macBytes * 8);
+      return getCryptoProvider().hmac(hash, kc, data).subarray(0, macBytes);
+    },
+    prf(key, input) {
+      return kdf(key, utf8('prf'), hash === 'sha256' ? 256 : 384, input);
+    },
+  };
+}
+
+export const aes128CtsHmacSha256128 = make(19, 'aes128-cts-hmac-sha256-128', 16, 'sha256', 16, 19);
+export const aes256CtsHmacSha384192 = make(20, 'aes256-cts-hmac-sha384-192', 32, 'sha384', 24, 20);
