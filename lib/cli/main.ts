@@ -12,6 +12,7 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   decode: async () => (await import('./decode.js')).decodeCommand,
+  mic: async () => (await import('./mic.js')).micCommand,
 };
 
 function usage(): string {
@@ -20,6 +21,8 @@ function usage(): string {
     '',
     'commands:',
     '  decode <base64|hex|@file>   print any SPNEGO / Kerberos / GSS token as JSON',
+    '  mic --enctype E --key HEX --seq N [--acceptor] [--acceptor-subkey] <data-hex>',
+    '                              print the MIC token (RFC 4121, or RFC 4757 for rc4) in hex',
   ].join('\n');
 }
 

@@ -140,3 +140,25 @@ test('tokens MIT GSSAPI makes at test time decode (SPNEGO with MIC flow)', (t) =
     kdc.stop();
   }
 });
+
+test('spnego mic: RFC 4121 layout, and one clear line on bad arguments', () => {
+  const key = '00'.repeat(32);
+  const r = cli(['mic', '--enctype', 'aes256-cts-hmac-sha1-96', '--key', key, '--seq', '5', '--acceptor', '--acceptor-subkey', '3000']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.trim(), /^040405ffffffffff0000000000000005[0-9a-f]{24}$/);
+  const byNumber = cli(['mic', '--enctype', '18', '--key', key, '--seq', '5', '--acceptor', '--acceptor-subkey', '3000']);
+  assert.equal(byNumber.stdout, r.stdout);
+  const initiator = cli(['mic', '--enctype', '18', '--key', key, '--seq', '5', '3000']);
+  assert.match(initiator.stdout.trim(), /^040400ffffffffff0000000000000005/);
+  assert.notEqual(initiator.stdout.slice(32), r.stdout.slice(32), 'usage 25 vs 23 give different checksums');
+  for (const bad of [
+    ['mic', '--enctype', '18', '--key', '00', '--seq', '1', '00'],
+    ['mic', '--enctype', 'nope', '--key', key, '--seq', '1', '00'],
+    ['mic', '--enctype', '18', '--key', key, '--seq', '-1', '00'],
+    ['mic', '--enctype', '18', '--key', key, '00'],
+  ]) {
+    const x = cli(bad);
+    assert.equal(x.status, 1, bad.join(' '));
+    assert.equal(x.stderr.trim().split('\n').length, 1, x.stderr);
+  }
+});

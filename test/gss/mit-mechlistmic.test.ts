@@ -50,6 +50,11 @@ function check(rec: any, wantEnctype: number) {
     // verify = recompute for the carried sequence number and compare bytes
     const seq = verifyMic({ key, fromAcceptor, acceptorSubkey: true }, mechTypesDer, mic);
     assert.equal(toHex(getMic({ key, seqNumber: seq, fromAcceptor, acceptorSubkey: true }, mechTypesDer)), toHex(mic));
+    // and `spnego mic` prints the same bytes
+    const args = ['mic', '--enctype', String(key.enctype), '--key', toHex(key.keyvalue), '--seq', String(seq), '--acceptor-subkey', ...(fromAcceptor ? ['--acceptor'] : []), toHex(mechTypesDer)];
+    const r = spawnSync(process.execPath, [join(root, 'bin/spnego.mjs'), ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), toHex(mic));
     // one changed byte of the mech list (a MITM edit) makes it fail
     const edited = Uint8Array.from(mechTypesDer);
     edited[edited.length - 1]! ^= 1;
