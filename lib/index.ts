@@ -1,2 +1,13 @@
 /** spnego: Kerberos and SPNEGO for Node.js. Public entry point. */
 export * from './errors.js';
+/** SPNEGO wire format (RFC 4178, MS-SPNG): NegTokenInit/Init2/Resp, with the MechTypeList DER kept exactly. */
+export {
+  encodeNegTokenInit, encodeNegTokenInit2, encodeNegTokenResp, decodeNegotiationToken, encodeMechTypeList,
+  NegState, type NegotiationToken, type NegTokenInit, type NegTokenInit2, type NegTokenResp,
+} from './spnego/codec.js';
+export { MechOid, mechName, mechOid } from './spnego/oids.js';
+/** GSS MIC tokens of the krb5 mechanism (RFC 4121; RFC 4757 for rc4): recompute or check a mechListMIC. */
+export { getMic, verifyMic, type MicParams } from './krb5/gss/mic.js';
+/** Any SPNEGO / Kerberos / GSS token as a JSON-ready tree (what `spnego decode` prints). */
+export { describeToken } from './cli/describe.js';
+export type { Key, Principal, PrincipalName } from './krb5/types.js';
