@@ -72,6 +72,10 @@ export function verifyMic(p: Omit<MicParams, 'seqNumber'>, message: Uint8Array, 
     const c = getCryptoProvider();
     const kseq = c.hmac('md5', c.hmac('md5', p.key.keyvalue, new Uint8Array(4)), inner.subarray(16, 24));
     const plainSeq = rc4(kseq, inner.subarray(8, 16));
+    // RFC 4757 7.2: the last 4 bytes say who sent it (00 initiator, FF acceptor). The sequence number
+    // is encrypted but not covered by the checksum: only the context's sequence checks catch an edit.
+    const dir = p.fromAcceptor ? 0xff : 0x00;
+    if (plainSeq.subarray(4, 8).some((x) => x !== dir)) throw new GssError('GSS_S_BAD_MIC', 'MIC token direction bytes do not match the sender');
     seq = BigInt(new DataView(plainSeq.buffer, plainSeq.byteOffset, 8).getUint32(0));
   } else {
     if (token.length < 16 || token[0] !== 0x04 || token[1] !== 0x04) throw new GssError('GSS_S_DEFECTIVE_TOKEN', 'not an RFC 4121 MIC token (TOK_ID 04 04)');
