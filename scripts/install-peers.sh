@@ -14,7 +14,7 @@ PKGS=(
   # Samba AD DC (Heimdal KDC inside)
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind python3-samba ldb-tools
   # tools the harness and the native checks use
-  iproute2 procps valgrind g++-mingw-w64-x86-64 tshark
+  iproute2 procps valgrind g++-mingw-w64-x86-64 tshark openssl
 )
 made_policy=0
 if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -6,11 +6,11 @@ import { cbc } from '@noble/ciphers/aes';
 import { hmac } from '@noble/hashes/hmac';
 import { pbkdf2 } from '@noble/hashes/pbkdf2';
 import { sha1, md5 } from '@noble/hashes/legacy';
-import { sha256, sha384 } from '@noble/hashes/sha2';
+import { sha256, sha384, sha512 } from '@noble/hashes/sha2';
 import { randomBytes } from '@noble/hashes/utils';
 import type { CryptoProvider, HashName } from './provider.js';
 
-const HASHES = { sha1, md5, sha256, sha384 } as const;
+const HASHES = { sha1, md5, sha256, sha384, sha512 } as const;
 const h = (name: HashName) => HASHES[name];
 
 export const nobleProvider: CryptoProvider = {

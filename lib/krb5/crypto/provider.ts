@@ -4,7 +4,7 @@
  */
 import * as nodeCrypto from 'node:crypto';
 
-export type HashName = 'sha1' | 'sha256' | 'sha384' | 'md5';
+export type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'md5';
 
 export interface CryptoProvider {
   readonly name: string;
