@@ -52,3 +52,10 @@ export function asBytes(v: ArrayBufferView | ArrayBuffer): Uint8Array {
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
+
+/** A 32-bit unsigned integer as 4 little-endian bytes (RFC 4757 usages, RFC 4121 channel bindings). */
+export function le32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n >>> 0, true);
+  return b;
+}

@@ -1,5 +1,5 @@
 /** rc4-hmac (23), RFC 4757: HMAC-MD5 keyed by usage, RC4 encryption, checksum hmac-md5 (-138). */
-import { concatBytes } from '../../util/bytes.js';
+import { concatBytes, le32 } from '../../util/bytes.js';
 import { md4 } from './md4.js';
 import { rc4 } from './rc4.js';
 import { getCryptoProvider } from './provider.js';
@@ -15,12 +15,6 @@ export function msUsage(usage: number): number {
     default: return usage;
   }
 }
-
-const le32 = (n: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n >>> 0, true);
-  return b;
-};
 
 export const rc4Hmac: Profile = {
   enctype: 23, name: 'rc4-hmac', keyBytes: 16, checksumType: -138, checksumBytes: 16, blockSize: 1, confounderBytes: 8, weak: true,

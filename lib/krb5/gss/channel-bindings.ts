@@ -5,7 +5,7 @@
  */
 import { DecodeError } from '../../errors.js';
 import { readDerLength, decodeOid } from '../../gssapi/token.js';
-import { concatBytes, utf8 } from '../../util/bytes.js';
+import { concatBytes, utf8, le32 } from '../../util/bytes.js';
 import { getCryptoProvider } from '../crypto/index.js';
 
 export interface ChannelBindings {
@@ -15,12 +15,6 @@ export interface ChannelBindings {
   acceptorAddress?: Uint8Array;
   applicationData?: Uint8Array;
 }
-
-const le32 = (n: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n >>> 0, true);
-  return b;
-};
 
 /** The 16-byte Bnd field; all zeros when there are no bindings (RFC 4121 4.1.1.2). */
 export function channelBindingsHash(cb: ChannelBindings | undefined): Uint8Array {
