@@ -1,0 +1,281 @@
+/**
+ * The SPNEGO negotiation (RFC 4178 + MS-SPNG) over an inner mechanism, initiator and acceptor,
+ * with the mechListMIC rules of RFC 4178 section 5 as MIT, Heimdal and Windows run them.
+ * Decision logic: /work/shared/spec/spnego-mechlistmic-checklist.md section 2.5 (copied in spirit
+ * into docs/ARCHITECTURE.md). Only Kerberos is an inner mechanism today; NTLM would plug in here.
+ */
+import { GssError, UsageError } from '../errors.js';
+import { bytesEqual } from '../util/bytes.js';
+import { NegState, encodeNegTokenInit, encodeNegTokenResp, decodeNegotiationToken, type NegTokenResp } from './codec.js';
+import { MechOid, isKerberosOid, mechOid } from './oids.js';
+
+/** What SPNEGO needs from the mechanism it negotiates. */
+export interface InnerMech {
+  readonly complete: boolean;
+  /** One mechanism step; the output token, or undefined when there is none. */
+  step(input?: Uint8Array): Promise<Uint8Array | undefined>;
+  getMIC(message: Uint8Array): Uint8Array;
+  verifyMIC(message: Uint8Array, token: Uint8Array): void;
+  /** False for a mechanism without integrity: no MIC then (RFC 4178 section 5, rule 1). */
+  readonly integrity: boolean;
+  /**
+   * True for RFC 4121 "CFX" keys (AES). RC4 peers may be legacy Windows that never send a MIC
+   * (MS-SPNG appendix A <7>); a missing MIC is tolerated for them only with `legacyMicLeniency`.
+   */
+  readonly cfx: boolean;
+}
+
+export interface SpnegoState {
+  mechTypes: string[];
+  mechTypesDer: Uint8Array;
+  /** The OID that was chosen, as it travelled (the MS OID is echoed). */
+  chosenMech?: string;
+  micSent?: Uint8Array;
+  micReceived?: Uint8Array;
+}
+
+/** A failed negotiation: what went wrong, with the GSS status. */
+function fail(major: 'GSS_S_BAD_MECH' | 'GSS_S_DEFECTIVE_TOKEN' | 'GSS_S_BAD_MIC' | 'GSS_S_FAILURE', msg: string): GssError {
+  return new GssError(major, `SPNEGO: ${msg}`);
+}
+
+function decodeResp(token: Uint8Array): NegTokenResp {
+  const t = decodeNegotiationToken(token);
+  if (t.kind !== 'resp') throw fail('GSS_S_DEFECTIVE_TOKEN', `expected a NegTokenResp, got a ${t.kind === 'init' ? 'NegTokenInit' : 'NegTokenInit2'}`);
+  return t;
+}
+
+/**
+ * RFC 4178 section 5 / checklist 7 #1: Windows 2000 repeated the responseToken in the mechListMIC
+ * field. A "MIC" byte-equal to the responseToken is not a MIC.
+ */
+function realMic(resp: NegTokenResp): Uint8Array | undefined {
+  if (!resp.mechListMIC) return undefined;
+  if (resp.responseToken && bytesEqual(resp.mechListMIC, resp.responseToken)) return undefined;
+  return resp.mechListMIC;
+}
+
+export interface SpnegoInitiatorOptions {
+  /** Preference order, short names or OIDs; default ['ms-krb5', 'krb5'] (Windows' order). */
+  mechs?: string[];
+  /** Accept a missing acceptor MIC for RC4 contexts (legacy Windows, MS-SPNG <7>). Default true. */
+  legacyMicLeniency?: boolean;
+}
+
+export class SpnegoInitiator {
+  readonly state: SpnegoState;
+  private phase: 'start' | 'negotiating' | 'done' = 'start';
+  private micRequired = false;
+  private optimisticToken?: Uint8Array;
+  private mechFed = false;
+
+  constructor(private readonly mech: InnerMech, private readonly opts: SpnegoInitiatorOptions = {}) {
+    const mechTypes = (opts.mechs ?? ['ms-krb5', 'krb5']).map(mechOid);
+    if (!mechTypes.some(isKerberosOid)) throw new UsageError('the SPNEGO mech list has no Kerberos mechanism (the only one implemented)');
+    this.state = { mechTypes, mechTypesDer: new Uint8Array(0) };
+  }
+
+  get complete(): boolean {
+    return this.phase === 'done';
+  }
+
+  async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.phase === 'start') return this.first();
+    if (this.phase === 'done') throw fail('GSS_S_FAILURE', 'the negotiation is already complete');
+    if (!input || input.length === 0) throw fail('GSS_S_DEFECTIVE_TOKEN', 'expected a NegTokenResp from the acceptor');
+    return this.reply(decodeResp(input));
+  }
+
+  private async first(): Promise<Uint8Array> {
+    // The optimistic token is for mechTypes[0] only (RFC 4178 4.2.1), when it is Kerberos.
+    if (isKerberosOid(this.state.mechTypes[0]!)) this.optimisticToken = await this.mech.step();
+    const { token, mechTypesDer } = encodeNegTokenInit({ mechTypes: this.state.mechTypes, mechToken: this.optimisticToken });
+    this.state.mechTypesDer = mechTypesDer;
+    this.phase = 'negotiating';
+    return token;
+  }
+
+  private async reply(resp: NegTokenResp): Promise<Uint8Array | undefined> {
+    const first = this.state.chosenMech === undefined;
+    if (resp.negState === NegState.reject) {
+      throw fail('GSS_S_BAD_MECH', 'the acceptor rejected the negotiation (no mechanism in common, or it refused our token)');
+    }
+    if (first) {
+      // Java sends no supportedMech: assume the optimistic mech (MIT init_ctx_nego).
+      const chosen = resp.supportedMech ?? this.state.mechTypes[0]!;
+      if (!this.state.mechTypes.includes(chosen) && !(isKerberosOid(chosen) && this.state.mechTypes.some(isKerberosOid))) {
+        throw fail('GSS_S_BAD_MECH', `the acceptor chose ${chosen}, which we did not offer`);
+      }
+      // All Kerberos OIDs are the same mechanism (MIT is_kerb_mech; Samba answers with the old OID).
+      if (!isKerberosOid(chosen)) throw fail('GSS_S_BAD_MECH', `the acceptor chose ${chosen}; only Kerberos is implemented`);
+      this.state.chosenMech = chosen;
+      // RFC 4178 5: a counter-proposal (not our first mech) or request-mic makes the MIC exchange mandatory.
+      const optimisticTaken = isKerberosOid(this.state.mechTypes[0]!);
+      if (resp.negState === NegState.requestMic || !optimisticTaken) this.micRequired = true;
+    } else if (resp.supportedMech !== undefined) {
+      throw fail('GSS_S_DEFECTIVE_TOKEN', 'supportedMech is only allowed in the first reply');
+    }
+
+    let out: Uint8Array | undefined;
+    if (resp.responseToken && resp.responseToken.length) {
+      if (this.mech.complete) throw fail('GSS_S_DEFECTIVE_TOKEN', 'a mechanism token arrived after the mechanism completed');
+      out = await this.mech.step(resp.responseToken);
+      this.mechFed = true;
+    } else if (first && !this.mech.complete && !this.mechFed) {
+      // The acceptor did not use our optimistic token (or we sent none): send the mech token now.
+      out = this.optimisticToken ?? (await this.mech.step());
+    }
+    if (!this.mech.complete) return encodeNegTokenResp({ responseToken: out });
+
+    // The mechanism is complete: the mechListMIC (RFC 4178 section 5).
+    const mic = this.mech.integrity ? realMic(resp) : undefined;
+    if (mic) {
+      try {
+        this.mech.verifyMIC(this.state.mechTypesDer, mic);
+      } catch (err) {
+        throw fail('GSS_S_DEFECTIVE_TOKEN', `the acceptor's mechListMIC does not verify: the mechanism list was altered in transit, or the MIC is corrupt (${(err as Error).message})`);
+      }
+      this.state.micReceived = mic;
+      // "If we got a MIC, we must send a MIC" (MIT process_mic).
+      this.micRequired = true;
+    }
+    if (this.mech.integrity && this.micRequired && !this.state.micReceived && !out) {
+      // Even number of mech tokens: the acceptor sent the last one and owed us its MIC with it.
+      if (!this.mech.cfx && (this.opts.legacyMicLeniency ?? true)) {
+        // RC4/DES: maybe Windows 2003 or older, which never sends one (MS-SPNG <7>; Heimdal safe_omit).
+        this.phase = 'done';
+        return undefined;
+      }
+      throw fail('GSS_S_DEFECTIVE_TOKEN', 'the acceptor finished without the mechListMIC this negotiation requires (downgrade attempt?)');
+    }
+    if (this.mech.integrity && this.micRequired && !this.state.micSent) {
+      const ours = this.mech.getMIC(this.state.mechTypesDer);
+      this.state.micSent = ours;
+      if (this.state.micReceived) this.phase = 'done';
+      return encodeNegTokenResp({ negState: NegState.acceptCompleted, responseToken: out, mechListMIC: ours });
+    }
+    if (out) {
+      // Odd number of mech tokens without MIC: we send the last one, the acceptor answers accept-completed.
+      return encodeNegTokenResp({ responseToken: out });
+    }
+    this.phase = 'done';
+    return undefined;
+  }
+}
+
+export interface SpnegoAcceptorOptions {
+  /** Mechanisms this acceptor takes (default: the Kerberos OIDs). */
+  mechs?: string[];
+  /**
+   * 'rfc4178' (MIT, IIS): MIC only when RFC 4178 section 5 requires it or the initiator sends one.
+   * 'always' (Windows with AES): AP-REP + MIC with accept-incomplete, then the initiator's MIC.
+   */
+  mechListMIC?: 'rfc4178' | 'always';
+}
+
+export class SpnegoAcceptor {
+  state?: SpnegoState;
+  private phase: 'start' | 'negotiating' | 'done' = 'start';
+  private micRequired = false;
+
+  constructor(private readonly mech: InnerMech, private readonly opts: SpnegoAcceptorOptions = {}) {}
+
+  get complete(): boolean {
+    return this.phase === 'done';
+  }
+
+  async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.phase === 'done') throw fail('GSS_S_FAILURE', 'the negotiation is already complete');
+    if (!input || input.length === 0) throw fail('GSS_S_DEFECTIVE_TOKEN', 'the acceptor needs the initiator\'s token');
+    if (this.phase === 'start') return this.first(input);
+    return this.next(decodeResp(input));
+  }
+
+  private accepts(oid: string): boolean {
+    const ours = (this.opts.mechs ?? [MechOid['ms-krb5'], MechOid.krb5, MechOid['krb5-old']]).map(mechOid);
+    return isKerberosOid(oid) && ours.some(isKerberosOid) && (ours.includes(oid) || ours.includes(MechOid.krb5));
+  }
+
+  private async first(input: Uint8Array): Promise<Uint8Array | undefined> {
+    const t = decodeNegotiationToken(input);
+    if (t.kind !== 'init') throw fail('GSS_S_DEFECTIVE_TOKEN', `expected a NegTokenInit, got a ${t.kind === 'resp' ? 'NegTokenResp' : 'NegTokenInit2'}`);
+    // MIT negotiate_mech: the first of the *initiator's* mechs we support; the MS OID is echoed.
+    const index = t.mechTypes.findIndex((m) => this.accepts(m));
+    if (index < 0) {
+      this.phase = 'done';
+      throw fail('GSS_S_BAD_MECH', `no mechanism in common: the initiator offered ${t.mechTypes.join(', ')}`);
+    }
+    const chosen = t.mechTypes[index]!;
+    this.state = { mechTypes: t.mechTypes, mechTypesDer: t.mechTypesDer, chosenMech: chosen };
+    this.phase = 'negotiating';
+    if (index !== 0 || !t.mechToken) {
+      // RFC 4178 3.2 (c): not the initiator's first choice: request-mic, and wait for its token.
+      this.micRequired = true;
+      return encodeNegTokenResp({ negState: NegState.requestMic, supportedMech: chosen });
+    }
+    const out = await this.mech.step(t.mechToken);
+    return this.afterMech(out, t.mechListMIC, chosen);
+  }
+
+  private async next(resp: NegTokenResp): Promise<Uint8Array | undefined> {
+    if (resp.supportedMech !== undefined) throw fail('GSS_S_DEFECTIVE_TOKEN', 'an initiator never sends supportedMech');
+    if (resp.negState === NegState.reject) {
+      this.phase = 'done';
+      throw fail('GSS_S_FAILURE', 'the initiator rejected the negotiation (for instance our mechListMIC did not verify on its side)');
+    }
+    let out: Uint8Array | undefined;
+    if (resp.responseToken && resp.responseToken.length) {
+      if (this.mech.complete) throw fail('GSS_S_DEFECTIVE_TOKEN', 'a mechanism token arrived after the mechanism completed');
+      out = await this.mech.step(resp.responseToken);
+    } else if (!this.mech.complete) {
+      throw fail('GSS_S_DEFECTIVE_TOKEN', 'expected a mechanism token');
+    }
+    return this.afterMech(out, realMic(resp), undefined);
+  }
+
+  private afterMech(out: Uint8Array | undefined, mic: Uint8Array | undefined, supportedMech: string | undefined): Uint8Array | undefined {
+    const st = this.state!;
+    if (!this.mech.complete) return encodeNegTokenResp({ negState: NegState.acceptIncomplete, supportedMech, responseToken: out });
+    if (!this.mech.integrity) {
+      this.phase = 'done';
+      return encodeNegTokenResp({ negState: NegState.acceptCompleted, supportedMech, responseToken: out });
+    }
+    if (mic) {
+      try {
+        this.mech.verifyMIC(st.mechTypesDer, mic);
+      } catch (err) {
+        this.phase = 'done';
+        throw fail('GSS_S_DEFECTIVE_TOKEN', `the initiator's mechListMIC does not verify: the mechanism list was altered in transit, or the MIC is corrupt (${(err as Error).message})`);
+      }
+      st.micReceived = mic;
+      this.micRequired = true;
+    }
+    // 'always' is the Windows rule with AES keys; RC4 contexts keep the RFC rule (MS-SPNG <7>).
+    if (this.opts.mechListMIC === 'always' && this.mech.cfx) this.micRequired = true;
+    if (!this.micRequired) {
+      this.phase = 'done';
+      return encodeNegTokenResp({ negState: NegState.acceptCompleted, supportedMech, responseToken: out });
+    }
+    if (!st.micSent) {
+      st.micSent = this.mech.getMIC(st.mechTypesDer);
+      if (st.micReceived) {
+        this.phase = 'done';
+        return encodeNegTokenResp({ negState: NegState.acceptCompleted, supportedMech, responseToken: out, mechListMIC: st.micSent });
+      }
+      if (!out) {
+        // Odd number of mech tokens: the initiator sent the last one and had to add its MIC.
+        this.phase = 'done';
+        throw fail('GSS_S_DEFECTIVE_TOKEN', 'the initiator sent its last mechanism token without the mechListMIC this negotiation requires');
+      }
+      return encodeNegTokenResp({ negState: NegState.acceptIncomplete, supportedMech, responseToken: out, mechListMIC: st.micSent });
+    }
+    if (!st.micReceived) {
+      this.phase = 'done';
+      throw fail('GSS_S_DEFECTIVE_TOKEN', 'the initiator did not return the mechListMIC this negotiation requires (downgrade attempt?)');
+    }
+    // Both MICs exchanged: complete, no further token (MIT returns none, Heimdal sends none).
+    this.phase = 'done';
+    return undefined;
+  }
+}
+

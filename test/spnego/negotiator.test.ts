@@ -1,0 +1,169 @@
+// The pure SPNEGO negotiation, initiator against acceptor in process (tickets made by hand), in every
+// mechListMIC flow of RFC 4178 section 5, and against a man in the middle that edits the mechanism list.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SpnegoAcceptor, SpnegoInitiator } from '../../lib/spnego/negotiator.js';
+import { Krb5AcceptorMech, Krb5InitiatorMech } from '../../lib/pure/krb5-mech.js';
+import { MemoryReplayCache } from '../../lib/krb5/replay-cache.js';
+import { GssFlags } from '../../lib/krb5/gss/checksum.js';
+import { generateKey } from '../../lib/krb5/crypto/index.js';
+import { getMic, verifyMic } from '../../lib/krb5/gss/mic.js';
+import { decodeNegotiationToken, encodeNegTokenInit, NegState } from '../../lib/spnego/codec.js';
+import { MechOid } from '../../lib/spnego/oids.js';
+import { GssError } from '../../lib/errors.js';
+import { client, makeServiceTicket } from '../krb5/ticket-fixture.js';
+
+const FLAGS = GssFlags.mutual | GssFlags.replay | GssFlags.sequence | GssFlags.conf | GssFlags.integ;
+
+function setup(o: { enctype?: number; flags?: number; mechs?: string[]; policy?: 'rfc4178' | 'always'; acceptorMechs?: string[] } = {}) {
+  const serviceKey = generateKey(o.enctype ?? 18, { allowWeak: true });
+  const { ticket, sessionKey } = makeServiceTicket({ serviceKey });
+  const im = new Krb5InitiatorMech(async () => ({ client, ticket, sessionKey, flags: o.flags ?? FLAGS, allowWeak: true }));
+  const am = new Krb5AcceptorMech({ keyFor: () => serviceKey, replayCache: new MemoryReplayCache(), allowWeak: true });
+  return {
+    im, am,
+    init: new SpnegoInitiator(im, { mechs: o.mechs }),
+    acc: new SpnegoAcceptor(am, { mechListMIC: o.policy, mechs: o.acceptorMechs }),
+  };
+}
+
+/** Runs the exchange to the end; returns every token that crossed, with its direction. */
+async function run(init: SpnegoInitiator, acc: SpnegoAcceptor, tamper?: (dir: string, tok: Uint8Array, n: number) => Uint8Array) {
+  const log: { dir: string; tok: Uint8Array }[] = [];
+  let n = 0;
+  let tok: Uint8Array | undefined = await init.step();
+  while (tok) {
+    if (tamper) tok = tamper('i->a', tok, n++);
+    log.push({ dir: 'i->a', tok });
+    const back: Uint8Array | undefined = await acc.step(tok);
+    if (!back) break;
+    log.push({ dir: 'a->i', tok: back });
+    tok = await init.step(tamper ? tamper('a->i', back, n++) : back);
+  }
+  return log;
+}
+
+test('seed flow, Windows policy: MS-KRB5 chosen, AP-REP + MIC with accept-incomplete, client MIC with accept-completed', async () => {
+  const { init, acc, im, am } = setup({ mechs: ['ms-krb5', 'krb5', 'ntlm'], policy: 'always' });
+  const log = await run(init, acc);
+  assert.equal(log.length, 3);
+  const [t1, t2, t3] = log.map((l) => decodeNegotiationToken(l.tok));
+  assert.equal(t1!.kind, 'init');
+  assert.equal(t1!.framed, true);
+  assert.deepEqual((t1 as { mechTypes: string[] }).mechTypes, [MechOid['ms-krb5'], MechOid.krb5, MechOid.ntlm]);
+  assert.ok(t2!.kind === 'resp' && t2!.negState === NegState.acceptIncomplete && t2!.supportedMech === MechOid['ms-krb5'] && t2!.responseToken && t2!.mechListMIC);
+  assert.ok(t3!.kind === 'resp' && t3!.negState === NegState.acceptCompleted && !t3!.responseToken && t3!.mechListMIC);
+  assert.ok(init.complete && acc.complete);
+  // The MICs are RFC 4121 tokens over the exact MechTypeList DER, recomputable from the key.
+  const key = im.session!.key;
+  const der = init.state.mechTypesDer;
+  assert.deepEqual(acc.state!.mechTypesDer, der);
+  verifyMic({ key, fromAcceptor: true, acceptorSubkey: true }, der, t2!.mechListMIC!);
+  const seq = verifyMic({ key, fromAcceptor: false, acceptorSubkey: true }, der, t3!.mechListMIC!);
+  assert.deepEqual(getMic({ key, seqNumber: seq, fromAcceptor: false, acceptorSubkey: true }, der), t3!.mechListMIC);
+  assert.deepEqual(init.state.micSent, acc.state!.micReceived);
+  assert.deepEqual(init.state.micReceived, acc.state!.micSent);
+  // Sequence numbers were consumed by the MICs, as MIT does: application tokens still verify.
+  const m = new TextEncoder().encode('app');
+  am.session!.verifyMIC(m, im.session!.getMIC(m));
+});
+
+test('RFC 4178 policy (MIT, IIS): first choice taken, one round trip, no MIC', async () => {
+  const { init, acc } = setup();
+  const log = await run(init, acc);
+  assert.equal(log.length, 2);
+  const t2 = decodeNegotiationToken(log[1]!.tok);
+  assert.ok(t2.kind === 'resp' && t2.negState === NegState.acceptCompleted && !t2.mechListMIC);
+  assert.ok(init.complete && acc.complete);
+  assert.equal(init.state.micSent, undefined);
+});
+
+test('krb5 not first (ntlm, krb5): request-mic, then AP-REQ, AP-REP + MIC, client MIC', async () => {
+  const { init, acc } = setup({ mechs: ['ntlm', 'krb5'] });
+  const log = await run(init, acc);
+  const toks = log.map((l) => decodeNegotiationToken(l.tok));
+  assert.ok(toks[0]!.kind === 'init' && !toks[0]!.mechToken, 'no optimistic token for ntlm');
+  assert.ok(toks[1]!.kind === 'resp' && toks[1]!.negState === NegState.requestMic && toks[1]!.supportedMech === MechOid.krb5);
+  assert.ok(init.complete && acc.complete);
+  assert.ok(init.state.micSent && init.state.micReceived);
+});
+
+test('no mutual authentication (odd tokens) with a MIC required: the initiator sends MIC with its token', async () => {
+  const { init, acc } = setup({ mechs: ['ntlm', 'krb5'], flags: GssFlags.integ | GssFlags.conf });
+  await run(init, acc);
+  assert.ok(init.complete && acc.complete);
+  assert.ok(init.state.micSent && acc.state!.micReceived && acc.state!.micSent && init.state.micReceived);
+});
+
+test('rc4: the Windows policy keeps the RFC rule (MS-SPNG <7>), no MIC when the first choice is taken', async () => {
+  const { init, acc } = setup({ enctype: 23, policy: 'always' });
+  const log = await run(init, acc);
+  assert.equal(log.length, 2);
+  assert.ok(init.complete && acc.complete);
+});
+
+for (const edit of ['drop', 'reorder', 'replace'] as const) {
+  test(`a man in the middle who edits the mech list (${edit}) is caught by the MIC`, async () => {
+    const { init, acc } = setup({ mechs: ['ms-krb5', 'krb5', 'ntlm'], policy: 'always' });
+    const tamper = (dir: string, tok: Uint8Array, n: number) => {
+      if (n !== 0) return tok;
+      const t = decodeNegotiationToken(tok);
+      assert.equal(t.kind, 'init');
+      const list = (t as { mechTypes: string[] }).mechTypes;
+      const edited = edit === 'drop' ? list.slice(0, 2) : edit === 'reorder' ? [list[0]!, list[2]!, list[1]!] : [list[0]!, list[1]!, '1.2.3.4'];
+      return encodeNegTokenInit({ mechTypes: edited, mechToken: (t as { mechToken?: Uint8Array }).mechToken }).token;
+    };
+    await assert.rejects(run(init, acc, tamper), (e: unknown) => e instanceof GssError && /mechListMIC does not verify/.test(e.message));
+    assert.equal(init.complete, false);
+  });
+}
+
+test('a tampered acceptor MIC fails the initiator; a tampered initiator MIC fails the acceptor', async () => {
+  for (const which of [1, 2]) {
+    const { init, acc } = setup({ policy: 'always' });
+    const tamper = (_dir: string, tok: Uint8Array, n: number) => {
+      if (n !== which) return tok;
+      const bad = tok.slice();
+      bad[bad.length - 1]! ^= 0x80; // last byte: inside the mechListMIC checksum
+      return bad;
+    };
+    await assert.rejects(run(init, acc, tamper), (e: unknown) => e instanceof GssError && e.major === 'GSS_S_DEFECTIVE_TOKEN');
+  }
+});
+
+test('an acceptor that completes without the required MIC is refused (downgrade)', async () => {
+  const { init, acc } = setup({ mechs: ['ntlm', 'krb5'] });
+  const t1 = await init.step();
+  const t2 = await acc.step(t1);
+  const t3 = await init.step(t2);
+  const t4 = await acc.step(t3);
+  // Strip the MIC and claim completion.
+  const r = decodeNegotiationToken(t4!);
+  assert.ok(r.kind === 'resp');
+  const { encodeNegTokenResp } = await import('../../lib/spnego/codec.js');
+  const stripped = encodeNegTokenResp({ negState: NegState.acceptCompleted, responseToken: r.responseToken });
+  await assert.rejects(init.step(stripped), (e: unknown) => e instanceof GssError && /downgrade/.test(e.message));
+});
+
+test('a replayed final token is rejected by the acceptor', async () => {
+  const { init, acc } = setup({ policy: 'always' });
+  const log = await run(init, acc);
+  await assert.rejects(acc.step(log[2]!.tok), (e: unknown) => e instanceof GssError);
+});
+
+test('Windows 2000 quirk: a mechListMIC byte-equal to the responseToken is ignored', async () => {
+  const { init, acc } = setup();
+  const t1 = await init.step();
+  const t2 = decodeNegotiationToken((await acc.step(t1))!);
+  assert.ok(t2.kind === 'resp');
+  const { encodeNegTokenResp } = await import('../../lib/spnego/codec.js');
+  const dup = encodeNegTokenResp({ negState: NegState.acceptCompleted, supportedMech: t2.supportedMech, responseToken: t2.responseToken, mechListMIC: t2.responseToken });
+  assert.equal(await init.step(dup), undefined);
+  assert.ok(init.complete);
+});
+
+test('no mechanism in common: GSS_S_BAD_MECH', async () => {
+  const { acc } = setup();
+  const { token } = encodeNegTokenInit({ mechTypes: ['ntlm'] });
+  await assert.rejects(acc.step(token), (e: unknown) => e instanceof GssError && e.major === 'GSS_S_BAD_MECH');
+});
