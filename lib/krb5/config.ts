@@ -1,0 +1,259 @@
+/**
+ * krb5.conf as MIT reads it (krb5.conf(5), the "profile" syntax): [sections], `tag = value`
+ * relations, `tag = { ... }` subsections, `*` final markers, `#`/`;` comments, `include FILE` and
+ * `includedir DIR`. KRB5_CONFIG is a ':'-separated list of files; for a single-valued setting the
+ * first file (and the first relation) that sets it wins, as in MIT's profile library.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { EncType } from './constants.js';
+
+/** A section or subsection: tag -> values in file order (strings or nested sections). */
+export interface ProfileNode {
+  [tag: string]: (string | ProfileNode)[];
+}
+
+function parseInto(root: ProfileNode, text: string, file: string, depth: number): void {
+  let section: ProfileNode | undefined;
+  const stack: ProfileNode[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    const where = `${file}:${i + 1}`;
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const inc = /^(include|includedir)\s+(.+)$/.exec(line);
+    if (inc && stack.length === 0) {
+      if (depth > 10) throw new UsageError(`${where}: includes nested too deeply`);
+      if (inc[1] === 'include') parseFile(root, inc[2]!.trim(), depth + 1);
+      else {
+        const dir = inc[2]!.trim();
+        // MIT: only names made of letters, digits, '-' and '_', optionally ending in ".conf".
+        for (const f of readdirSync(dir).sort()) if (/^[A-Za-z0-9_-]+(\.conf)?$/.test(f)) parseFile(root, join(dir, f), depth + 1);
+      }
+      continue;
+    }
+    const sec = /^\[([^\]]+)\]\s*\*?$/.exec(line);
+    if (sec) {
+      if (stack.length) throw new UsageError(`${where}: section header inside an unclosed { }`);
+      const name = sec[1]!;
+      const existing = root[name]?.find((v): v is ProfileNode => typeof v !== 'string');
+      section = existing ?? {};
+      if (!existing) (root[name] ??= []).push(section);
+      continue;
+    }
+    if (line === '}' || line === '}*') {
+      if (!stack.length) throw new UsageError(`${where}: '}' without '{'`);
+      stack.pop();
+      continue;
+    }
+    if (!section) throw new UsageError(`${where}: relation outside any [section]`);
+    const rel = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
+    if (!rel) throw new UsageError(`${where}: cannot parse "${line}" (expected tag = value)`);
+    const tag = rel[1]!.replace(/\*$/, '').trim();
+    const value = rel[2]!;
+    const target = stack.length ? stack[stack.length - 1]! : section;
+    if (value === '{') {
+      const sub: ProfileNode = {};
+      (target[tag] ??= []).push(sub);
+      stack.push(sub);
+    } else {
+      (target[tag] ??= []).push(unquote(value.trim()));
+    }
+  }
+  if (stack.length) throw new UsageError(`${file}: unclosed '{' at end of file`);
+}
+
+function unquote(v: string): string {
+  if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) {
+    return v.slice(1, -1).replace(/\\(.)/g, (_, c: string) => ({ n: '\n', t: '\t', b: '\b' })[c] ?? c);
+  }
+  return v;
+}
+
+function parseFile(root: ProfileNode, path: string, depth: number): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read krb5 config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  parseInto(root, text, path, depth);
+}
+
+/** MIT duration syntax: seconds, or "1h30m", "5m", "2d", "h:m:s". */
+export function parseDuration(v: string): number {
+  if (/^\d+$/.test(v)) return Number(v);
+  const hms = /^(\d+):(\d+)(?::(\d+))?$/.exec(v);
+  if (hms) return Number(hms[1]) * 3600 + Number(hms[2]) * 60 + Number(hms[3] ?? 0);
+  const re = /(\d+)\s*([dhms])/g;
+  let total = 0;
+  let matched = '';
+  for (let m = re.exec(v); m; m = re.exec(v)) {
+    total += Number(m[1]) * { d: 86400, h: 3600, m: 60, s: 1 }[m[2] as 'd' | 'h' | 'm' | 's'];
+    matched += m[0];
+  }
+  if (!matched || matched.replace(/\s/g, '') !== v.replace(/\s/g, '')) throw new UsageError(`bad duration "${v}"`);
+  return total;
+}
+
+const TRUE = new Set(['y', 'yes', 'true', 't', '1', 'on']);
+const FALSE = new Set(['n', 'no', 'false', 'nil', '0', 'off']);
+
+/** Enctype names MIT accepts (krb5.conf(5) "Encryption types"), with the families. */
+const ENCTYPE_NAMES: Record<string, number[]> = {
+  'aes256-cts-hmac-sha1-96': [EncType.aes256_cts_hmac_sha1_96], 'aes256-cts': [EncType.aes256_cts_hmac_sha1_96], 'aes256-sha1': [EncType.aes256_cts_hmac_sha1_96],
+  'aes128-cts-hmac-sha1-96': [EncType.aes128_cts_hmac_sha1_96], 'aes128-cts': [EncType.aes128_cts_hmac_sha1_96], 'aes128-sha1': [EncType.aes128_cts_hmac_sha1_96],
+  'aes256-cts-hmac-sha384-192': [EncType.aes256_cts_hmac_sha384_192], 'aes256-sha2': [EncType.aes256_cts_hmac_sha384_192],
+  'aes128-cts-hmac-sha256-128': [EncType.aes128_cts_hmac_sha256_128], 'aes128-sha2': [EncType.aes128_cts_hmac_sha256_128],
+  'arcfour-hmac': [EncType.rc4_hmac], 'rc4-hmac': [EncType.rc4_hmac], 'arcfour-hmac-md5': [EncType.rc4_hmac],
+  aes: [EncType.aes256_cts_hmac_sha1_96, EncType.aes128_cts_hmac_sha1_96, EncType.aes256_cts_hmac_sha384_192, EncType.aes128_cts_hmac_sha256_128],
+  rc4: [EncType.rc4_hmac],
+};
+/** MIT 1.20's default list (weak ones dropped unless allow_weak_crypto), restricted to what we implement. */
+const DEFAULT_ENCTYPES = [20, 19, 18, 17, 23];
+
+export class Krb5Config {
+  constructor(readonly root: ProfileNode, readonly files: string[]) {}
+
+  /** First value of [section] a.b.c (subsections by path). */
+  get(section: string, ...path: string[]): string | undefined {
+    return this.getAll(section, ...path)[0];
+  }
+
+  getAll(section: string, ...path: string[]): string[] {
+    let nodes: ProfileNode[] = (this.root[section] ?? []).filter((v): v is ProfileNode => typeof v !== 'string');
+    for (let i = 0; i < path.length - 1; i++) {
+      nodes = nodes.flatMap((n) => (n[path[i]!] ?? []).filter((v): v is ProfileNode => typeof v !== 'string'));
+    }
+    const last = path[path.length - 1]!;
+    return nodes.flatMap((n) => (n[last] ?? []).filter((v): v is string => typeof v === 'string'));
+  }
+
+  private bool(name: string, dflt: boolean): boolean {
+    const v = this.get('libdefaults', name)?.toLowerCase();
+    if (v === undefined) return dflt;
+    if (TRUE.has(v)) return true;
+    if (FALSE.has(v)) return false;
+    return dflt;
+  }
+
+  get defaultRealm(): string | undefined {
+    return this.get('libdefaults', 'default_realm');
+  }
+  get dnsLookupKdc(): boolean {
+    return this.bool('dns_lookup_kdc', this.bool('dns_fallback', true));
+  }
+  get udpPreferenceLimit(): number {
+    const v = this.get('libdefaults', 'udp_preference_limit');
+    return v === undefined ? 1465 : Number(v);
+  }
+  get allowWeakCrypto(): boolean {
+    return this.bool('allow_weak_crypto', false);
+  }
+  /** Seconds; default 300. */
+  get clockSkew(): number {
+    const v = this.get('libdefaults', 'clockskew');
+    return v === undefined ? 300 : parseDuration(v);
+  }
+  get rdns(): boolean {
+    return this.bool('rdns', true);
+  }
+  get dnsCanonicalizeHostname(): 'true' | 'false' | 'fallback' {
+    const v = this.get('libdefaults', 'dns_canonicalize_hostname')?.toLowerCase();
+    if (v === 'fallback') return 'fallback';
+    if (v !== undefined && FALSE.has(v)) return 'false';
+    return 'true';
+  }
+  get forwardable(): boolean {
+    return this.bool('forwardable', false);
+  }
+  get ticketLifetime(): number {
+    const v = this.get('libdefaults', 'ticket_lifetime');
+    return v === undefined ? 86400 : parseDuration(v);
+  }
+
+  /** An enctype list relation (permitted_enctypes, default_tkt_enctypes, default_tgs_enctypes). */
+  enctypes(name: 'permitted_enctypes' | 'default_tkt_enctypes' | 'default_tgs_enctypes'): number[] {
+    const raw = this.getAll('libdefaults', name).join(' ') || (name === 'permitted_enctypes' ? '' : this.getAll('libdefaults', 'permitted_enctypes').join(' '));
+    let list: number[] = [];
+    if (!raw) list = [...DEFAULT_ENCTYPES];
+    for (const tok of raw.split(/[\s,]+/).filter(Boolean)) {
+      const remove = tok.startsWith('-');
+      const n = tok.replace(/^[+-]/, '').toLowerCase();
+      const ets = n === 'default' ? DEFAULT_ENCTYPES : (ENCTYPE_NAMES[n] ?? (/^\d+$/.test(n) ? [Number(n)] : []));
+      if (remove) list = list.filter((e) => !ets.includes(e));
+      else for (const e of ets) if (!list.includes(e)) list.push(e);
+    }
+    if (!this.allowWeakCrypto) list = list.filter((e) => e !== EncType.rc4_hmac);
+    const permitted = name === 'permitted_enctypes' ? undefined : this.enctypes('permitted_enctypes');
+    return permitted ? list.filter((e) => permitted.includes(e)) : list;
+  }
+
+  /** [realms] REALM kdc entries. */
+  kdcs(realm: string): string[] {
+    return this.getAll('realms', realm, 'kdc');
+  }
+
+  /** [domain_realm]: the longest matching domain suffix ('.example.test' or 'host.example.test'). */
+  realmForHost(host: string): string | undefined {
+    const h = host.toLowerCase();
+    const map = (this.root['domain_realm'] ?? []).filter((v): v is ProfileNode => typeof v !== 'string');
+    const lookup = (k: string) => {
+      for (const n of map) {
+        const v = n[k]?.find((x): x is string => typeof x === 'string');
+        if (v) return v;
+      }
+      return undefined;
+    };
+    const exact = lookup(h);
+    if (exact) return exact;
+    for (let i = h.indexOf('.'); i >= 0; i = h.indexOf('.', i + 1)) {
+      const r = lookup(h.slice(i));
+      if (r) return r;
+    }
+    return undefined;
+  }
+
+  /** default_ccache_name / default_keytab_name / default_client_keytab_name, with %{uid}-style tokens expanded. */
+  path(name: 'default_ccache_name' | 'default_keytab_name' | 'default_client_keytab_name'): string | undefined {
+    const v = this.get('libdefaults', name);
+    return v === undefined ? undefined : expandTokens(v);
+  }
+}
+
+/** MIT path tokens (krb5.conf(5) "Parameter expansion"), the ones that make sense here. */
+export function expandTokens(v: string): string {
+  const uid = String(process.getuid?.() ?? 0);
+  return v.replace(/%\{(\w+)\}/g, (m, t: string) => {
+    switch (t) {
+      case 'uid': case 'euid': case 'USERID': case 'euserid': return uid;
+      case 'TEMP': return process.env.TMPDIR ?? '/tmp';
+      case 'username': return process.env.USER ?? uid;
+      case 'null': return '';
+      default: return m;
+    }
+  });
+}
+
+/**
+ * Loads the configuration as MIT would: `path` (a ':' list) if given, else KRB5_CONFIG, else
+ * /etc/krb5.conf. A file named explicitly must exist; the default one may be missing (empty config).
+ */
+export function loadKrb5Config(opts: { path?: string; env?: NodeJS.ProcessEnv } = {}): Krb5Config {
+  const env = opts.env ?? process.env;
+  const list = opts.path ?? env.KRB5_CONFIG ?? '/etc/krb5.conf';
+  const explicit = opts.path !== undefined || env.KRB5_CONFIG !== undefined;
+  const files = list.split(':').filter(Boolean);
+  const root: ProfileNode = {};
+  const read: string[] = [];
+  for (const f of files) {
+    if (!existsSync(f)) {
+      if (explicit && files.length === 1) throw new UsageError(`krb5 config ${f} does not exist`);
+      continue;
+    }
+    parseFile(root, f, 0);
+    read.push(f);
+  }
+  return new Krb5Config(root, read);
+}
