@@ -1,5 +1,12 @@
 /** spnego: Kerberos and SPNEGO for Node.js. Public entry point. */
 export * from './errors.js';
+/** Security contexts over the native (GSSAPI/SSPI) or pure TypeScript backend. */
+export { createInitiator, createAcceptor } from './api.js';
+export { nativeInfo, type NativeInfo } from './native/index.js';
+export type {
+  SecurityContext, ContextInfo, ContextFlags, InitiatorOptions, AcceptorOptions, Credentials, ChannelBindingsOption, SpnegoOptions, PacInfo, WrapResult, Backend,
+} from './context.js';
+export { MemoryReplayCache, type ReplayCache } from './krb5/replay-cache.js';
 /** SPNEGO wire format (RFC 4178, MS-SPNG): NegTokenInit/Init2/Resp, with the MechTypeList DER kept exactly. */
 export {
   encodeNegTokenInit, encodeNegTokenInit2, encodeNegTokenResp, decodeNegotiationToken, encodeMechTypeList,

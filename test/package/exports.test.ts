@@ -40,3 +40,10 @@ test('CommonJS and ESM builds export the same names', () => {
   assert.equal(cjs, esm);
   assert.ok(cjs.length > 0);
 });
+
+test("'spnego/kdc' and 'spnego/pure' load from CommonJS and ESM", () => {
+  const cjs = run(['-e', "console.log(typeof require('spnego/kdc').startKdc, typeof require('spnego/pure').createInitiator, typeof require('spnego').createAcceptor)"]).trim();
+  assert.equal(cjs, 'function function function');
+  const esm = run(['--input-type=module', '-e', "const k = await import('spnego/kdc'); const p = await import('spnego/pure'); const s = await import('spnego'); console.log(typeof k.startKdc, typeof p.createAcceptor, s.nativeInfo().loaded === true || typeof s.nativeInfo().error)"]).trim();
+  assert.match(esm, /^function function (true|string)$/);
+});

@@ -1,0 +1,44 @@
+/**
+ * The native backend's loader: the C++ addon over the system GSSAPI (MIT or Heimdal, dlopen'ed) or
+ * SSPI. When the addon is absent or fails to load, nativeInfo() says why and the pure backend works.
+ */
+import { UsageError } from '../errors.js';
+import type { AcceptorOptions, InitiatorOptions, SecurityContext } from '../context.js';
+
+export interface NativeInfo {
+  /** True when the addon and its security library loaded. */
+  loaded: boolean;
+  /** 'MIT', 'Heimdal', 'GSS.framework', 'SSPI'. */
+  library?: string;
+  path?: string;
+  version?: string;
+  /** Why native is unavailable. */
+  error?: string;
+}
+
+export interface NativeBinding {
+  info(library?: string): NativeInfo;
+  createContext(role: 'initiator' | 'acceptor', opts: InitiatorOptions | AcceptorOptions): SecurityContext;
+}
+
+let binding: NativeBinding | undefined;
+let loadError: string | undefined;
+
+/** Registers the addon adapter (lib/native/addon.ts does this when the compiled addon is present). */
+export function registerNativeBinding(b: NativeBinding): void {
+  binding = b;
+}
+export function setNativeLoadError(why: string): void {
+  loadError = why;
+}
+
+export function nativeInfo(library?: string): NativeInfo {
+  if (!binding) return { loaded: false, error: loadError ?? 'the native addon is not built in this installation (no native/ build output); the pure backend is used' };
+  return binding.info(library);
+}
+
+export function createNativeContext(role: 'initiator' | 'acceptor', opts: InitiatorOptions | AcceptorOptions): SecurityContext {
+  const info = nativeInfo(opts.gssapiLibrary);
+  if (!binding || !info.loaded) throw new UsageError(`backend 'native' is not available: ${info.error}`);
+  return binding.createContext(role, opts);
+}
