@@ -12,3 +12,5 @@ for (const project of ['tsconfig.json', 'tsconfig.cjs.json']) {
 }
 mkdirSync(new URL('../dist/cjs', import.meta.url), { recursive: true });
 writeFileSync(new URL('../dist/cjs/package.json', import.meta.url), '{ "type": "commonjs" }\n');
+// lib/native/here.ts uses import.meta (ESM); its CommonJS twin is the module's own __dirname.
+writeFileSync(new URL('../dist/cjs/native/here.js', import.meta.url), '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.here = __dirname;\n');

@@ -3,6 +3,7 @@
  * SSPI. When the addon is absent or fails to load, nativeInfo() says why and the pure backend works.
  */
 import { UsageError } from '../errors.js';
+import { createAddonContext, loadAddon } from './addon.js';
 import type { AcceptorOptions, InitiatorOptions, SecurityContext } from '../context.js';
 
 export interface NativeInfo {
@@ -23,6 +24,26 @@ export interface NativeBinding {
 
 let binding: NativeBinding | undefined;
 let loadError: string | undefined;
+let tried = false;
+
+/** Loads the compiled addon once (lazily: importing spnego never touches the system GSSAPI). */
+function ensureLoaded(): void {
+  if (tried || binding) return;
+  tried = true;
+  if (process.env.SPNEGO_DISABLE_NATIVE === '1') {
+    loadError = 'the native backend is disabled by SPNEGO_DISABLE_NATIVE=1';
+    return;
+  }
+  try {
+    const addon = loadAddon();
+    binding = {
+      info: (library) => addon.info(library),
+      createContext: (role, opts) => createAddonContext(addon, role, opts),
+    };
+  } catch (e) {
+    loadError = `the native addon is not built in this installation (${(e as Error).message.split('\n')[0]}); run \`npm rebuild spnego\` with a C++ compiler, or use the pure backend`;
+  }
+}
 
 /** Registers the addon adapter (lib/native/addon.ts does this when the compiled addon is present). */
 export function registerNativeBinding(b: NativeBinding): void {
@@ -33,11 +54,13 @@ export function setNativeLoadError(why: string): void {
 }
 
 export function nativeInfo(library?: string): NativeInfo {
+  ensureLoaded();
   if (!binding) return { loaded: false, error: loadError ?? 'the native addon is not built in this installation (no native/ build output); the pure backend is used' };
   return binding.info(library);
 }
 
 export function createNativeContext(role: 'initiator' | 'acceptor', opts: InitiatorOptions | AcceptorOptions): SecurityContext {
+  ensureLoaded();
   const info = nativeInfo(opts.gssapiLibrary);
   if (!binding || !info.loaded) throw new UsageError(`backend 'native' is not available: ${info.error}`);
   return binding.createContext(role, opts);

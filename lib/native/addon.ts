@@ -1,0 +1,355 @@
+/**
+ * The native backend: the adapter between the public SecurityContext and the C++ addon
+ * (native/gss/context.cc over GSSAPI, native/sspi on Windows). The addon keeps every handle in
+ * C++; this file maps options to it, statuses to GssError, and watches the SPNEGO tokens that
+ * pass so that ctx.info.spnego holds the same mechTypes and MIC bytes as the pure backend's.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { GSS_MAJOR, GssError, UsageError, type GssMajorName } from '../errors.js';
+import type { AcceptorOptions, ContextInfo, InitiatorOptions, SecurityContext, SpnegoOptions, WrapResult } from '../context.js';
+import { SpnegoAcceptor, SpnegoInitiator, type InnerMech } from '../spnego/negotiator.js';
+import { decodeNegotiationToken } from '../spnego/codec.js';
+import { gssFlagsToOptions, optionsToGssFlags } from '../pure/context.js';
+import { toChannelBindings } from '../pure/index.js';
+import { krb5ErrorName } from './minor.js';
+import type { NativeInfo } from './index.js';
+import { here } from './here.js';
+
+/** What the compiled addon exports (native/addon.cc). */
+interface AddonStepResult {
+  token?: Uint8Array;
+  complete: boolean;
+  error?: { major: number; minor: number; call: string; message: string };
+}
+interface AddonInquire {
+  initiatorName?: string;
+  acceptorName?: string;
+  lifetime: number;
+  flags: number;
+  mech: string;
+  sessionKey?: Uint8Array;
+  sessionKeyOid?: string;
+  /** Heimdal only: GSS_KRB5_GET_SUBKEY_X, the key with its enctype. */
+  keyblock?: Uint8Array;
+}
+interface AddonContext {
+  step(input?: Uint8Array): Promise<AddonStepResult>;
+  inquire(): AddonInquire;
+  getMIC(m: Uint8Array): Uint8Array;
+  verifyMIC(m: Uint8Array, t: Uint8Array): number;
+  wrap(m: Uint8Array, encrypt: boolean): { token: Uint8Array; encrypted: boolean };
+  unwrap(t: Uint8Array): { message: Uint8Array; encrypted: boolean; major: number };
+  dispose(): void;
+}
+export interface Addon {
+  info(library?: string): NativeInfo & { features?: Record<string, boolean> };
+  GssContext: new (opts: Record<string, unknown>) => AddonContext;
+}
+
+/** The package root: the nearest directory above this module whose package.json is "spnego". */
+export function packageRoot(from = here): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'spnego') return dir;
+      } catch { /* not ours */ }
+    }
+    if (dirname(dir) === dir) throw new Error(`no spnego package.json above ${from}`);
+  }
+}
+
+/** Loads build/Release or prebuilds/<platform>-<arch> with node-gyp-build; throws with the reason. */
+export function loadAddon(): Addon {
+  const root = packageRoot();
+  const req = createRequire(join(root, 'package.json'));
+  const nodeGypBuild = req('node-gyp-build') as (dir: string) => Addon;
+  return nodeGypBuild(root);
+}
+
+// RFC 2744 3.9.1: the routine error is bits 16-23; supplementary bits 0-4.
+const ROUTINE_NAMES = new Map<number, GssMajorName>();
+for (const [name, v] of Object.entries(GSS_MAJOR) as [GssMajorName, number][]) {
+  if (v >= 1 << 16 && !ROUTINE_NAMES.has(v)) ROUTINE_NAMES.set(v, name);
+}
+
+/** A GSS status from the library as GssError: major name, minor code (and its krb5 name), display_status text. */
+export function gssErrorFrom(e: { major: number; minor: number; call: string; message: string }, library: string): GssError {
+  const routine = e.major & 0x00ff0000;
+  const major = ROUTINE_NAMES.get(routine) ?? 'GSS_S_FAILURE';
+  const krb5 = krb5ErrorName(e.minor);
+  const err = new GssError(major, `${e.call}: ${e.message || 'failed'}${krb5 ? ` (${krb5})` : ''} [${library}]`, e.minor);
+  if (krb5) Object.defineProperty(err, 'minorName', { value: krb5, enumerable: true });
+  return err;
+}
+
+function rethrow(e: unknown, library: string): never {
+  if (e && typeof e === 'object' && 'gssMajor' in e) {
+    const x = e as { gssMajor: number; gssMinor: number; gssCall: string; message: string };
+    throw gssErrorFrom({ major: x.gssMajor, minor: x.gssMinor, call: x.gssCall, message: x.message }, library);
+  }
+  if (e instanceof Error) throw new UsageError(e.message);
+  throw e;
+}
+
+/** Target "HTTP@host" is a host-based service (RFC 2743 4.1); "HTTP/host@REALM" a Kerberos principal. */
+export function targetNameType(target: string): 'hostbased' | 'principal' {
+  const at = target.lastIndexOf('@');
+  return at > 0 && !target.slice(0, at).includes('/') ? 'hostbased' : 'principal';
+}
+
+const SUPPLEMENTARY_TEXT: Partial<Record<GssMajorName, string>> = {
+  GSS_S_DUPLICATE_TOKEN: 'the token was already seen (replay)',
+  GSS_S_OLD_TOKEN: 'the token is too old to check for replay',
+  GSS_S_UNSEQ_TOKEN: 'a later token was already seen',
+};
+
+/** Heimdal's GSS_KRB5_GET_SUBKEY_X keyblock: int16 enctype, int32 length, key (krb5_store_keyblock, big-endian). */
+export function parseHeimdalKeyblock(b: Uint8Array): { enctype: number; key: Uint8Array } | undefined {
+  if (b.length < 6) return undefined;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const len = dv.getUint32(2);
+  if (6 + len !== b.length) return undefined;
+  return { enctype: dv.getUint16(0), key: b.slice(6) };
+}
+
+/**
+ * One GSS context of the library, as SPNEGO's InnerMech too: when SPNEGO is ours (a chosen mech
+ * list, or the 'always' MIC policy), the library runs only the Kerberos mechanism under it.
+ */
+class NativeMech implements InnerMech {
+  complete = false;
+  details?: AddonInquire;
+  constructor(readonly handle: AddonContext, readonly library: string) {}
+
+  async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
+    let r: AddonStepResult;
+    try {
+      r = await this.handle.step(input);
+    } catch (e) {
+      rethrow(e, this.library);
+    }
+    if (r.error) {
+      const err = gssErrorFrom(r.error, this.library);
+      // An acceptor's KRB-ERROR for the peer (RFC 4121 4.1), as the pure backend offers it.
+      if (r.token) Object.defineProperty(err, 'token', { value: new Uint8Array(r.token), enumerable: true });
+      throw err;
+    }
+    if (r.complete) {
+      this.complete = true;
+      this.details = this.handle.inquire();
+    }
+    return r.token?.length ? new Uint8Array(r.token) : undefined;
+  }
+
+  get sessionKey(): { enctype: number; key: Uint8Array } | undefined {
+    const d = this.details;
+    if (!d) return undefined;
+    if (d.keyblock) {
+      const k = parseHeimdalKeyblock(d.keyblock);
+      if (k) return k;
+    }
+    if (!d.sessionKey) return undefined;
+    // MIT: the enctype as OID 1.2.840.113554.1.2.2.4.<enctype>.
+    const m = /^1\.2\.840\.113554\.1\.2\.2\.4\.(\d+)$/.exec(d.sessionKeyOid ?? '');
+    return { enctype: m ? Number(m[1]) : 0, key: new Uint8Array(d.sessionKey) };
+  }
+  get integrity(): boolean {
+    return true;
+  }
+  get cfx(): boolean {
+    return this.sessionKey?.enctype !== 23;
+  }
+  getMIC(message: Uint8Array): Uint8Array {
+    try {
+      return new Uint8Array(this.handle.getMIC(message));
+    } catch (e) {
+      rethrow(e, this.library);
+    }
+  }
+  verifyMIC(message: Uint8Array, token: Uint8Array): void {
+    let major: number;
+    try {
+      major = this.handle.verifyMIC(message, token);
+    } catch (e) {
+      rethrow(e, this.library);
+    }
+    supplementary(major, this.library);
+  }
+}
+
+/** RFC 2743 1.2.3: replay/sequence findings come back as supplementary bits; they fail like the pure backend's. */
+function supplementary(major: number, library: string): void {
+  for (const name of ['GSS_S_DUPLICATE_TOKEN', 'GSS_S_OLD_TOKEN', 'GSS_S_UNSEQ_TOKEN'] as const) {
+    if (major & GSS_MAJOR[name]) throw new GssError(name, `${SUPPLEMENTARY_TEXT[name]} [${library}]`);
+  }
+}
+
+export type NativeSpnegoMode = 'library' | 'ours' | 'none';
+
+export class NativeContext implements SecurityContext {
+  private busy = false;
+  private disposed = false;
+  private readonly mech: NativeMech;
+  private readonly negotiator?: SpnegoInitiator | SpnegoAcceptor;
+  /** SPNEGO fields seen crossing when the library runs SPNEGO (it keeps them to itself). */
+  private readonly seen: { mechTypes?: Uint8Array; chosenMech?: string; micSent?: Uint8Array; micReceived?: Uint8Array } = {};
+
+  constructor(
+    readonly role: 'initiator' | 'acceptor',
+    handle: AddonContext,
+    private readonly library: string,
+    private readonly spnegoMode: NativeSpnegoMode,
+    spnegoOpts: SpnegoOptions = {},
+  ) {
+    this.mech = new NativeMech(handle, library);
+    if (spnegoMode === 'ours') {
+      this.negotiator = role === 'initiator'
+        ? new SpnegoInitiator(this.mech, { mechs: spnegoOpts.mechs })
+        : new SpnegoAcceptor(this.mech, { mechs: spnegoOpts.mechs, mechListMIC: spnegoOpts.mechListMIC });
+    }
+  }
+
+  get complete(): boolean {
+    return this.negotiator ? this.negotiator.complete : this.mech.complete;
+  }
+
+  private observe(token: Uint8Array | undefined, sent: boolean): void {
+    if (this.spnegoMode !== 'library' || !token?.length) return;
+    let t;
+    try {
+      t = decodeNegotiationToken(token);
+    } catch {
+      return; // a raw KRB-ERROR token from the library, not SPNEGO
+    }
+    if (t.kind === 'init') this.seen.mechTypes = t.mechTypesDer;
+    if (t.kind === 'resp' && t.supportedMech) this.seen.chosenMech = t.supportedMech;
+    const mic = t.kind === 'init' || t.kind === 'resp' ? t.mechListMIC : undefined;
+    if (mic) {
+      if (sent) this.seen.micSent = mic;
+      else this.seen.micReceived = mic;
+    }
+  }
+
+  async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.disposed) throw new UsageError('the context was disposed');
+    if (this.busy) throw new UsageError('step() called while another step() on this context is still running');
+    if (this.complete) throw new UsageError('the context is already complete');
+    this.busy = true;
+    try {
+      if (this.negotiator) return await this.negotiator.step(input);
+      this.observe(input, false);
+      const out = await this.mech.step(input);
+      this.observe(out, true);
+      return out;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private established(): AddonContext {
+    if (this.disposed) throw new UsageError('the context was disposed');
+    if (!this.complete) throw new GssError('GSS_S_NO_CONTEXT', 'the security context is not complete');
+    return this.mech.handle;
+  }
+
+  getMIC(message: Uint8Array): Uint8Array {
+    this.established();
+    return this.mech.getMIC(message);
+  }
+  verifyMIC(message: Uint8Array, token: Uint8Array): void {
+    this.established();
+    this.mech.verifyMIC(message, token);
+  }
+  wrap(message: Uint8Array, opts: { encrypt?: boolean } = {}): Uint8Array {
+    const h = this.established();
+    try {
+      return new Uint8Array(h.wrap(message, opts.encrypt ?? true).token);
+    } catch (e) {
+      rethrow(e, this.library);
+    }
+  }
+  unwrap(token: Uint8Array): WrapResult {
+    const h = this.established();
+    let r: { message: Uint8Array; encrypted: boolean; major: number };
+    try {
+      r = h.unwrap(token);
+    } catch (e) {
+      rethrow(e, this.library);
+    }
+    supplementary(r.major, this.library);
+    return { message: new Uint8Array(r.message), encrypted: r.encrypted };
+  }
+
+  get info(): ContextInfo {
+    const d = this.mech.details;
+    const info: ContextInfo = { backend: 'native', flags: gssFlagsToOptions(d?.flags ?? 0), library: this.library };
+    const spnego = this.negotiator?.state
+      ? { mechTypes: this.negotiator.state.mechTypesDer, chosenMech: this.negotiator.state.chosenMech, micSent: this.negotiator.state.micSent, micReceived: this.negotiator.state.micReceived }
+      : this.seen;
+    const mech = this.spnegoMode !== 'none' ? spnego.chosenMech ?? d?.mech : d?.mech;
+    if (mech) info.mech = mech;
+    if (d) {
+      if (d.initiatorName) info.initiatorName = d.initiatorName;
+      if (d.acceptorName) info.acceptorName = d.acceptorName;
+      if (d.lifetime && d.lifetime !== 0xffffffff) info.expiresAt = new Date(Date.now() + d.lifetime * 1000);
+    }
+    const key = this.mech.sessionKey;
+    if (key) info.sessionKey = key;
+    if (this.spnegoMode !== 'none' && spnego.mechTypes) {
+      info.spnego = { mechTypes: spnego.mechTypes, micSent: spnego.micSent, micReceived: spnego.micReceived };
+    }
+    return info;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.mech.handle.dispose();
+  }
+}
+
+function describe(info: NativeInfo): string {
+  return `${info.library ?? 'GSSAPI'}${info.version ? ` ${info.version}` : ''}`;
+}
+
+/** Maps the public options to the addon's (see native/gss/context.cc). */
+export function createAddonContext(addon: Addon, role: 'initiator' | 'acceptor', o: InitiatorOptions | AcceptorOptions): SecurityContext {
+  const info = addon.info(o.gssapiLibrary);
+  if (!info.loaded) throw new UsageError(`backend 'native' is not available: ${info.error}`);
+  const mech = o.mech ?? 'spnego';
+  // SPNEGO is the library's unless the caller asks for what only ours does: a chosen mechanism
+  // list (e.g. the Windows one, ms-krb5 + krb5 + ntlm) or the acceptor's 'always' MIC policy
+  // (GSSAPI libraries send the mechListMIC only when RFC 4178 section 5 requires it). Then the
+  // library runs the Kerberos mechanism and lib/spnego/negotiator.ts the negotiation around it.
+  const spnegoMode: NativeSpnegoMode = mech !== 'spnego' ? 'none' : o.spnego?.mechs || o.spnego?.mechListMIC === 'always' ? 'ours' : 'library';
+  const cb = toChannelBindings(o.channelBindings);
+  const opts: Record<string, unknown> = {
+    library: o.gssapiLibrary ?? '', role, mech: spnegoMode === 'library' ? 'spnego' : 'kerberos',
+    channelBindings: cb,
+  };
+  if (role === 'initiator') {
+    const io = o as InitiatorOptions;
+    if (io.krb5Config) throw new UsageError('krb5Config is a pure-backend option; the native library reads KRB5_CONFIG');
+    opts.target = io.target;
+    opts.targetType = targetNameType(io.target);
+    opts.flags = optionsToGssFlags(io.flags);
+    const c = io.credentials;
+    if (c && 'ccache' in c) opts.ccache = c.ccache;
+    else if (c && 'password' in c) Object.assign(opts, { principal: c.principal, password: c.password });
+    else if (c && 'keytab' in c) Object.assign(opts, { principal: c.principal, clientKeytab: c.keytab });
+  } else {
+    const ao = o as AcceptorOptions;
+    if (ao.keytab) opts.keytab = ao.keytab;
+    if (ao.principal) opts.principal = ao.principal;
+    if (ao.delegatedCcache) opts.delegatedCcache = ao.delegatedCcache.includes(':') ? ao.delegatedCcache : `FILE:${ao.delegatedCcache}`;
+  }
+  let handle: AddonContext;
+  try {
+    handle = new addon.GssContext(opts);
+  } catch (e) {
+    rethrow(e, describe(info));
+  }
+  return new NativeContext(role, handle, describe(info), spnegoMode, o.spnego);
+}

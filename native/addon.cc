@@ -1,0 +1,25 @@
+// The addon's entry point: GSSAPI (loaded at run time) on Unix, SSPI on Windows, one JS surface.
+#include <napi.h>
+
+#ifdef _WIN32
+#include "sspi/context.h"
+#else
+#include "gss/context.h"
+#endif
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#ifdef _WIN32
+  spnego::SspiContext::Init(env, exports);
+  exports.Set("info", Napi::Function::New(env, spnego::SspiInfo));
+#else
+  spnego::GssContext::Init(env, exports);
+  exports.Set("info", Napi::Function::New(env, spnego::LibraryInfo));
+#endif
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(spnego_native, Init)
