@@ -72,14 +72,15 @@ export function loadAddon(): Addon {
 // RFC 2744 3.9.1: the routine error is bits 16-23; supplementary bits 0-4.
 const ROUTINE_NAMES = new Map<number, GssMajorName>();
 for (const [name, v] of Object.entries(GSS_MAJOR) as [GssMajorName, number][]) {
-  if (v >= 1 << 16 && !ROUTINE_NAMES.has(v)) ROUTINE_NAMES.set(v, name);
+  // GSS_S_BAD_SIG is the RFC 1509 name of GSS_S_BAD_MIC (same value): report the RFC 2743 one.
+  if (v >= 1 << 16 && name !== 'GSS_S_BAD_SIG' && !ROUTINE_NAMES.has(v)) ROUTINE_NAMES.set(v, name);
 }
 
 /** A GSS status from the library as GssError: major name, minor code (and its krb5 name), display_status text. */
 export function gssErrorFrom(e: { major: number; minor: number; call: string; message: string }, library: string): GssError {
   const routine = e.major & 0x00ff0000;
   const major = ROUTINE_NAMES.get(routine) ?? 'GSS_S_FAILURE';
-  const krb5 = krb5ErrorName(e.minor);
+  const krb5 = krb5ErrorName(e.minor, e.message);
   const err = new GssError(major, `${e.call}: ${e.message || 'failed'}${krb5 ? ` (${krb5})` : ''} [${library}]`, e.minor);
   if (krb5) Object.defineProperty(err, 'minorName', { value: krb5, enumerable: true });
   return err;

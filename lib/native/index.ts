@@ -3,7 +3,9 @@
  * SSPI. When the addon is absent or fails to load, nativeInfo() says why and the pure backend works.
  */
 import { UsageError } from '../errors.js';
-import { createAddonContext, loadAddon } from './addon.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createAddonContext, loadAddon, packageRoot } from './addon.js';
 import type { AcceptorOptions, InitiatorOptions, SecurityContext } from '../context.js';
 
 export interface NativeInfo {
@@ -26,6 +28,16 @@ let binding: NativeBinding | undefined;
 let loadError: string | undefined;
 let tried = false;
 
+/** The reason scripts/install.mjs recorded when it could not build the addon. */
+function installNote(): string | undefined {
+  try {
+    const f = join(packageRoot(), 'build', 'native-unavailable.txt');
+    return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n')[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Loads the compiled addon once (lazily: importing spnego never touches the system GSSAPI). */
 function ensureLoaded(): void {
   if (tried || binding) return;
@@ -41,6 +53,11 @@ function ensureLoaded(): void {
       createContext: (role, opts) => createAddonContext(addon, role, opts),
     };
   } catch (e) {
+    const why = installNote();
+    if (why) {
+      loadError = `the native addon was not built at install time: ${why}`;
+      return;
+    }
     loadError = `the native addon is not built in this installation (${(e as Error).message.split('\n')[0]}); run \`npm rebuild spnego\` with a C++ compiler, or use the pure backend`;
   }
 }

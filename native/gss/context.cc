@@ -232,6 +232,38 @@ struct CtxState {
     return Status(*lib, "gss_acquire_cred", lib->acquire_cred(&minor, name, GSS_C_INDEFINITE, mechs, GSS_C_ACCEPT, &cred, nullptr, nullptr), minor);
   }
 
+  // An initiator credential from the ccache named by `ccache`.
+  GssStatus AcquireFromCcache(gss_name_t name, gss_OID_set mechs) {
+    OM_uint32 minor = 0;
+    if (lib->acquire_cred_from) {
+      gss_key_value_element_desc el[1] = {{"ccache", ccache.c_str()}};
+      gss_key_value_set_desc store{1, el};
+      return Status(*lib, "gss_acquire_cred_from",
+                    lib->acquire_cred_from(&minor, name, GSS_C_INDEFINITE, mechs, GSS_C_INITIATE, &store, &cred, nullptr, nullptr), minor);
+    }
+    if (spnego) return AcquireThroughDefaults(name, mechs);
+    return ImportKrb5Cred(ccache, "", "");
+  }
+
+  // Copies a krb5 credential's tickets into a fresh MEMORY ccache (memCcache).
+  GssStatus CopyToMemoryCcache(gss_cred_id_t c) {
+    if (!lib->hasKrb5() || !lib->krb5_copy_ccache) return UsageFailure("gss_krb5_copy_ccache", lib->path + " cannot copy credentials");
+    memCcache = "MEMORY:spnego-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+    krb5_context k = nullptr;
+    if (lib->krb5_init_context(&k) != 0) return UsageFailure("krb5_init_context", "cannot initialize a krb5 context");
+    krb5_ccache cc = nullptr;
+    GssStatus st;
+    if (lib->krb5_cc_resolve(k, memCcache.c_str(), &cc) != 0) {
+      st = UsageFailure("krb5_cc_resolve", "cannot make a MEMORY ccache");
+    } else {
+      OM_uint32 minor = 0;
+      st = Status(*lib, "gss_krb5_copy_ccache", lib->krb5_copy_ccache(&minor, c, cc), minor);
+      lib->krb5_cc_close(k, cc);
+    }
+    lib->krb5_free_context(k);
+    return st;
+  }
+
   // Runs on the pool: may talk to the KDC (password, client keytab) or read files.
   GssStatus AcquireCred() {
     OM_uint32 minor = 0;
@@ -247,10 +279,34 @@ struct CtxState {
     if (initiator && !password.empty()) {
       if (!lib->acquire_cred_with_password) {
         st = UsageFailure("gss_acquire_cred_with_password", lib->path + " has no gss_acquire_cred_with_password");
-      } else {
+      } else if (lib->acquire_cred_from || !spnego) {
         gss_buffer_desc pw{password.size(), &password[0]};
         st = Status(*lib, "gss_acquire_cred_with_password",
                     lib->acquire_cred_with_password(&minor, name, &pw, GSS_C_INDEFINITE, &mechSet, usage, &cred, nullptr, nullptr), minor);
+        // MIT's mechglue drops the minor status when no mechanism succeeds; ask the krb5 mechanism
+        // alone (gss_add_cred_with_password) for the real reason (wrong password, unknown client...).
+        if (st.failed() && st.minor == 0 && lib->add_cred_with_password) {
+          gss_cred_id_t probe = GSS_C_NO_CREDENTIAL;
+          GssStatus why = Status(*lib, "gss_acquire_cred_with_password",
+                                 lib->add_cred_with_password(&minor, GSS_C_NO_CREDENTIAL, name, &kKrb5Oid, &pw, usage, GSS_C_INDEFINITE, 0, &probe, nullptr, nullptr, nullptr), minor);
+          if (probe != GSS_C_NO_CREDENTIAL) lib->release_cred(&minor, &probe);
+          if (why.failed()) st = why;
+        }
+      } else {
+        // Heimdal's SPNEGO takes no password credential: get the tickets for krb5, copy them to
+        // a MEMORY ccache (destroyed with this context), and acquire SPNEGO's credential from it.
+        gss_OID_desc krb5[1] = {kKrb5Oid};
+        gss_OID_set_desc krb5Set{1, krb5};
+        gss_buffer_desc pw{password.size(), &password[0]};
+        gss_cred_id_t krb5Cred = GSS_C_NO_CREDENTIAL;
+        st = Status(*lib, "gss_acquire_cred_with_password",
+                    lib->acquire_cred_with_password(&minor, name, &pw, GSS_C_INDEFINITE, &krb5Set, usage, &krb5Cred, nullptr, nullptr), minor);
+        if (!st.failed()) st = CopyToMemoryCcache(krb5Cred);
+        if (krb5Cred != GSS_C_NO_CREDENTIAL) lib->release_cred(&minor, &krb5Cred);
+        if (!st.failed()) {
+          ccache = memCcache;
+          st = AcquireFromCcache(name, &mechSet);
+        }
       }
       Wipe(password);
     } else if (initiator && !clientKeytab.empty()) {
@@ -264,16 +320,7 @@ struct CtxState {
                     lib->acquire_cred_from(&minor, name, GSS_C_INDEFINITE, &mechSet, usage, &store, &cred, nullptr, nullptr), minor);
       }
     } else if (initiator && !ccache.empty()) {
-      if (lib->acquire_cred_from) {
-        gss_key_value_element_desc el[1] = {{"ccache", ccache.c_str()}};
-        gss_key_value_set_desc store{1, el};
-        st = Status(*lib, "gss_acquire_cred_from",
-                    lib->acquire_cred_from(&minor, name, GSS_C_INDEFINITE, &mechSet, usage, &store, &cred, nullptr, nullptr), minor);
-      } else if (spnego) {
-        st = AcquireThroughDefaults(name, &mechSet);
-      } else {
-        st = ImportKrb5Cred(ccache, "", "");
-      }
+      st = AcquireFromCcache(name, &mechSet);
     } else if (!initiator && !keytab.empty()) {
       if (lib->acquire_cred_from) {
         gss_key_value_element_desc el[1] = {{"keytab", keytab.c_str()}};

@@ -91,3 +91,18 @@ export function startPeer(peer: string, knobs: Record<string, string> = {}): Run
     },
   };
 }
+
+/**
+ * Skips (or, with SPNEGO_REQUIRE_PEERS=1, fails) when the native addon or the GSSAPI library
+ * `library` ('mit' | 'heimdal') cannot be loaded here. Returns true when the caller should go on.
+ */
+export async function needNative(t: TestContext, library: string): Promise<boolean> {
+  const { nativeInfo } = await import('../../lib/native/index.js');
+  const info = nativeInfo(library);
+  if (info.loaded) return true;
+  const why = `native backend with ${library} unavailable: ${info.error}`;
+  if (requirePeers) throw new Error(`SPNEGO_REQUIRE_PEERS=1 but ${why}`);
+  console.log(`# skip: ${why}`);
+  t.skip(why);
+  return false;
+}
