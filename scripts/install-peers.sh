@@ -14,7 +14,8 @@ PKGS=(
   # Samba AD DC (Heimdal KDC inside)
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind python3-samba ldb-tools
   # tools the harness and the native checks use
-  iproute2 procps valgrind g++-mingw-w64-x86-64 tshark openssl
+  # the addon's build (node-gyp) and its checks: valgrind, the Windows (SSPI) cross-compile
+  g++ make python3 iproute2 procps valgrind g++-mingw-w64-x86-64 tshark openssl
 )
 made_policy=0
 if [ ! -e /usr/sbin/policy-rc.d ]; then
