@@ -13,6 +13,8 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   decode: async () => (await import('./decode.js')).decodeCommand,
   mic: async () => (await import('./mic.js')).micCommand,
+  demo: async () => (await import('./demo.js')).demoCommand,
+  compare: async () => (await import('./compare.js')).compareCommand,
 };
 
 function usage(): string {
@@ -23,6 +25,9 @@ function usage(): string {
     '  decode <base64|hex|@file>   print any SPNEGO / Kerberos / GSS token as JSON',
     '  mic --enctype E --key HEX --seq N [--acceptor] [--acceptor-subkey] <data-hex>',
     '                              print the MIC token (RFC 4121, or RFC 4757 for rc4) in hex',
+    '  demo [--brief]              the whole negotiation against an embedded KDC, native and pure, MICs compared',
+    '  compare --target SPN [--keytab FILE] [--mechs ms-krb5,krb5,ntlm]',
+    '                              negotiate with each backend pairing in your realm and compare the mechListMICs',
   ].join('\n');
 }
 

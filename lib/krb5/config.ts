@@ -111,7 +111,8 @@ const ENCTYPE_NAMES: Record<string, number[]> = {
   rc4: [EncType.rc4_hmac],
 };
 /** MIT 1.20's default list (weak ones dropped unless allow_weak_crypto), restricted to what we implement. */
-const DEFAULT_ENCTYPES = [20, 19, 18, 17, 23];
+// (MIT DEFAULT_ETYPE_LIST: aes256-sha1, aes128-sha1, aes256-sha2, aes128-sha2, ..., rc4)
+const DEFAULT_ENCTYPES = [18, 17, 20, 19, 23];
 
 export class Krb5Config {
   constructor(readonly root: ProfileNode, readonly files: string[]) {}

@@ -1,0 +1,76 @@
+// `spnego demo` (the README's main job) and `spnego compare`: run as a user runs them, through
+// bin/spnego.mjs and the built package; the exit status says whether native and pure agree.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { needNative, needPeer, startPeer } from '../peers/harness.js';
+import { micTable, pairingOk, type PairingResult } from '../../lib/cli/pairings.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const clean = { ...process.env };
+  for (const k of ['KRB5_CONFIG', 'KRB5CCNAME', 'KRB5_KTNAME']) delete clean[k];
+  return spawnSync(process.execPath, [join(root, 'bin/spnego.mjs'), ...args], { encoding: 'utf8', env: { ...clean, ...env }, timeout: 120_000 });
+}
+
+test('spnego demo: every pairing completes, both mechListMICs of each equal their pure recomputation, exit 0', async (t) => {
+  const r = cli(['demo']);
+  assert.equal(r.status, 0, r.stdout.slice(-3000) + r.stderr);
+  assert.match(r.stdout, /embedded KDC for SPNEGO\.DEMO on 127\.0\.0\.1:\d+/);
+  assert.match(r.stdout, /1\. client -> server: NegTokenInit/);
+  assert.match(r.stdout, /"mech-list-mic": \{\s+"type": "MIC token \(RFC 4121 4\.2\.6\.1\)"/, 'tokens are printed decoded, the MICs in them');
+  assert.match(r.stdout, /the acceptor unwraps: "GET \/reports\/q3 HTTP\/1\.1"/);
+  const rows = r.stdout.split('\n').filter((l) => /^(native|pure) -> (native|pure) /.test(l));
+  if (await needNative(t, 'mit')) {
+    assert.equal(rows.length, 8, 'four pairings, two MICs each');
+    for (const pair of ['native -> native', 'native -> pure', 'pure -> native', 'pure -> pure']) assert.ok(rows.some((l) => l.startsWith(pair)), pair);
+  }
+  for (const row of rows) assert.match(row, /\(same bytes\)\s+yes\s/, row);
+  assert.match(r.stdout, /^OK: /m);
+});
+
+test('spnego demo without the native backend runs pure only and says why', () => {
+  const r = cli(['demo', '--brief'], { SPNEGO_DISABLE_NATIVE: '1' });
+  assert.equal(r.status, 0, r.stdout.slice(-2000) + r.stderr);
+  assert.match(r.stdout, /native backend absent, running pure only: .*SPNEGO_DISABLE_NATIVE=1/);
+  assert.equal(r.stdout.split('\n').filter((l) => /^pure -> pure /.test(l)).length, 2);
+});
+
+test('the MIC table and the verdict catch a mismatch and a missing MIC', () => {
+  const mic = Uint8Array.of(4, 4, 5, 0xff, 1, 2, 3);
+  const good: PairingResult = {
+    initiator: 'pure', acceptor: 'native', tokens: [], sessionKeysEqual: true, unwrapped: 'GET /reports/q3 HTTP/1.1',
+    mics: [
+      { from: 'acceptor', backend: 'native', bytes: mic, recomputed: mic, equal: true, verifiedBy: 'pure' },
+      { from: 'initiator', backend: 'pure', bytes: mic, recomputed: mic, equal: true, verifiedBy: 'native' },
+    ],
+  };
+  assert.equal(pairingOk(good), true);
+  const bad = { ...good, mics: [good.mics[0]!, { ...good.mics[1]!, recomputed: Uint8Array.of(9), equal: false }] };
+  assert.equal(pairingOk(bad), false);
+  assert.match(micTable([bad]), /initiator \(pure\)\s+04040[0-9a-f]+\s+09\s+NO/);
+  assert.equal(pairingOk({ ...good, mics: [good.mics[0]!] }), false);
+  assert.equal(pairingOk({ ...good, error: 'x' }), false);
+});
+
+test('spnego compare against MIT: the user realm, ccache and keytab; every pairing agrees', async (t) => {
+  if (!needPeer(t, 'mit-kdc')) return;
+  const kdc = startPeer('mit-kdc');
+  try {
+    const e = kdc.env;
+    const env = { KRB5_CONFIG: e.KRB5_CONFIG!, KRB5CCNAME: e.KRB5CCNAME!, KRB5RCACHEDIR: e.KRB5RCACHEDIR! };
+    const r = cli(['compare', '--target', e.MITKDC_SERVICE_HOSTBASED!, '--keytab', e.KRB5_KTNAME!, '--krb5-config', e.KRB5_CONFIG!], env);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^OK: \d pairing/m);
+    const bad = cli(['compare', '--target', `HTTP/nowhere.example.test@${e.MITKDC_REALM}`, '--keytab', e.KRB5_KTNAME!, '--krb5-config', e.KRB5_CONFIG!], env);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /FAILED: .*(S_PRINCIPAL_UNKNOWN|not found)/);
+    const usage = cli(['compare']);
+    assert.equal(usage.status, 1);
+    assert.equal(usage.stderr.trim(), 'spnego compare: --target is required (e.g. HTTP@web.example.test)');
+  } finally {
+    kdc.stop();
+  }
+});
