@@ -18,6 +18,7 @@ import { handleTgsReq, type KdcContext } from './tgs.js';
 import { PrincipalDb, type DbPrincipal, type PrincipalSpec } from './database.js';
 import { KdcReplyError, krbErrorReply } from './krb-error.js';
 import { listen, type Listeners } from './server.js';
+import { pacAuthorizationData } from './pac.js';
 
 export type { PrincipalSpec, PacOptions } from './database.js';
 
@@ -38,7 +39,7 @@ export interface KdcOptions {
   now?: () => Date;
   /**
    * Builds the authorization data (the PAC) for a client's tickets. Default: an AD-style signed PAC
-   * for principals that have `pac` options, once lib/krb5/pac.ts provides the encoder; nothing otherwise.
+   * for principals that have `pac` options (lib/kdc/pac.ts); nothing otherwise.
    */
   pacFor?: (client: DbPrincipal, name: { realm: string; name: PrincipalName }, serverKey: Key, krbtgtKey: Key, authtime: Date) => AuthorizationData | undefined;
   /** Called for every request answered with an error (for logs in tests); never with secrets. */
@@ -73,7 +74,7 @@ export async function startKdc(o: KdcOptions): Promise<Kdc> {
   const stats = { as: 0, tgs: 0, errors: 0 };
   const ctx: KdcContext = {
     realm, db, krbtgt, clockSkew: o.clockSkew ?? 300, maxLifetime: o.maxTicketLifetime ?? 36000,
-    pacFor: (client, name, serverKey, authtime) => o.pacFor?.(client, name, serverKey, krbtgt.keys[0]!, authtime),
+    pacFor: (client, name, serverKey, authtime) => (o.pacFor ?? pacAuthorizationData)(client, name, serverKey, krbtgt.keys[0]!, authtime),
   };
 
   const handle = (req: Uint8Array): Uint8Array | undefined => {

@@ -50,6 +50,8 @@ export interface AcceptedContext {
   delegated?: { krbCred: KrbCred; encPart: EncKrbCredPart };
   /** The ticket session key. */
   ticketKey: Key;
+  /** The service key that decrypted the ticket (it verifies the PAC's server signature, MS-PAC 2.8.1). */
+  serviceKey: Key;
 }
 
 const defaultReplayCache = new MemoryReplayCache();
@@ -129,6 +131,7 @@ export class Krb5Acceptor {
       pac: ticket.authorizationData ? findWin2kPac(ticket.authorizationData) : undefined,
       delegated,
       ticketKey: ticket.key,
+      serviceKey,
     };
   }
 

@@ -14,6 +14,7 @@ import { decodeNegotiationToken } from '../spnego/codec.js';
 import { gssFlagsToOptions, optionsToGssFlags } from '../pure/context.js';
 import { toChannelBindings } from '../pure/index.js';
 import { krb5ErrorName } from './minor.js';
+import { decodePac, pacInfo } from '../krb5/pac/index.js';
 import type { NativeInfo } from './index.js';
 import { here } from './here.js';
 
@@ -33,6 +34,9 @@ interface AddonInquire {
   sessionKeyOid?: string;
   /** Heimdal only: GSS_KRB5_GET_SUBKEY_X, the key with its enctype. */
   keyblock?: Uint8Array;
+  /** Acceptor: the initiator's PAC ("urn:mspac:") and whether the library verified it. */
+  pac?: Uint8Array;
+  pacAuthenticated?: boolean;
 }
 interface AddonContext {
   step(input?: Uint8Array): Promise<AddonStepResult>;
@@ -299,6 +303,15 @@ export class NativeContext implements SecurityContext {
     }
     const key = this.mech.sessionKey;
     if (key) info.sessionKey = key;
+    // MS-PAC groups on Linux: the library verified the PAC's signatures; we decode its NDR.
+    if (d?.pac && d.pacAuthenticated) {
+      try {
+        const pac = pacInfo(decodePac(new Uint8Array(d.pac)));
+        if (pac) info.pac = pac;
+      } catch {
+        /* a PAC we cannot decode is left out, as the pure backend's decoder would refuse it */
+      }
+    }
     if (this.spnegoMode !== 'none' && spnego.mechTypes) {
       info.spnego = { mechTypes: spnego.mechTypes, micSent: spnego.micSent, micReceived: spnego.micReceived };
     }

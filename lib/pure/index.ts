@@ -2,6 +2,7 @@
  * The pure backend's factories: turn the public options into tickets and keys (krb5.conf, the
  * ccache, a password or a client keytab, the KDC), then a PureContext.
  */
+import { decodePac, pacInfo, verifyPac } from '../krb5/pac/index.js';
 import { resolveSrv } from 'node:dns/promises';
 import { UsageError } from '../errors.js';
 import type { AcceptorOptions, ChannelBindingsOption, InitiatorOptions } from '../context.js';
@@ -155,6 +156,12 @@ export function createPureAcceptor(o: AcceptorOptions & { replayCache?: ReplayCa
   const ctx = new PureContext('acceptor', mech, (o.mech ?? 'spnego') === 'spnego', o.spnego);
   ctx.onComplete = () => {
     const a = mech.accepted;
+    // MS-PAC: a PAC whose server signature fails is a modified ticket; one that verifies gives the SIDs.
+    if (a?.pac) {
+      const pac = decodePac(a.pac);
+      verifyPac(pac, a.serviceKey, { clientName: formatPrincipal({ ...a.client.name, realm: a.client.realm }), authtime: a.ticket.authtime });
+      ctx.pac = pacInfo(pac);
+    }
     if (a?.delegated && o.delegatedCcache) {
       const info = a.delegated.encPart.ticketInfo;
       const creds: Credential[] = a.delegated.krbCred.tickets.map((ticket, i) => ({

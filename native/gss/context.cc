@@ -585,6 +585,21 @@ Napi::Value GssContext::Inquire(const Napi::CallbackInfo& info) {
     }
     lib.release_name(&m, &n);
   };
+  // The acceptor's view of the initiator's PAC (RFC 6680 name attribute "urn:mspac:", MIT and
+  // Heimdal): the raw AD-WIN2K-PAC, and whether the library verified its signatures.
+  if (!s.initiator && src != GSS_C_NO_NAME && lib.get_name_attribute) {
+    static const char kMspac[] = "urn:mspac:";
+    gss_buffer_desc attr{sizeof(kMspac) - 1, const_cast<char*>(kMspac)};
+    gss_buffer_desc value{0, nullptr}, display{0, nullptr};
+    int authenticated = 0, complete = 0, more = -1;
+    OM_uint32 m = 0;
+    if (!GSS_ERROR(lib.get_name_attribute(&m, src, &attr, &authenticated, &complete, &value, &display, &more))) {
+      auto v = Take(lib, &value);
+      Take(lib, &display);
+      out.Set("pac", Napi::Buffer<uint8_t>::Copy(env, v.data(), v.size()));
+      out.Set("pacAuthenticated", Napi::Boolean::New(env, authenticated != 0));
+    }
+  }
   name(src, "initiatorName");
   name(targ, "acceptorName");
   out.Set("lifetime", Napi::Number::New(env, lifetime));

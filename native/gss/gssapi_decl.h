@@ -74,6 +74,7 @@ typedef OM_uint32 (*gss_acquire_cred_fn)(OM_uint32*, gss_name_t, OM_uint32, gss_
 typedef OM_uint32 (*gss_acquire_cred_from_fn)(OM_uint32*, gss_name_t, OM_uint32, gss_OID_set, gss_cred_usage_t, gss_const_key_value_set_t, gss_cred_id_t*, gss_OID_set*, OM_uint32*);
 typedef OM_uint32 (*gss_acquire_cred_with_password_fn)(OM_uint32*, gss_name_t, const gss_buffer_t, OM_uint32, gss_OID_set, gss_cred_usage_t, gss_cred_id_t*, gss_OID_set*, OM_uint32*);
 typedef OM_uint32 (*gss_add_cred_with_password_fn)(OM_uint32*, gss_cred_id_t, gss_name_t, gss_OID, const gss_buffer_t, gss_cred_usage_t, OM_uint32, OM_uint32, gss_cred_id_t*, gss_OID_set*, OM_uint32*, OM_uint32*);
+typedef OM_uint32 (*gss_get_name_attribute_fn)(OM_uint32*, gss_name_t, gss_buffer_t, int*, int*, gss_buffer_t, gss_buffer_t, int*);
 typedef OM_uint32 (*gss_init_sec_context_fn)(OM_uint32*, gss_cred_id_t, gss_ctx_id_t*, gss_name_t, gss_OID, OM_uint32, OM_uint32, gss_channel_bindings_t, gss_buffer_t, gss_OID*, gss_buffer_t, OM_uint32*, OM_uint32*);
 typedef OM_uint32 (*gss_accept_sec_context_fn)(OM_uint32*, gss_ctx_id_t*, gss_cred_id_t, gss_buffer_t, gss_channel_bindings_t, gss_name_t*, gss_OID*, gss_buffer_t, OM_uint32*, OM_uint32*, gss_cred_id_t*);
 typedef OM_uint32 (*gss_get_mic_fn)(OM_uint32*, gss_ctx_id_t, gss_qop_t, gss_buffer_t, gss_buffer_t);

@@ -126,6 +126,7 @@ std::shared_ptr<const GssLib> LoadGssLib(const std::string& specIn, std::string*
   Sym(h, "gss_acquire_cred_from", &lib->acquire_cred_from);
   Sym(h, "gss_acquire_cred_with_password", &lib->acquire_cred_with_password);
   Sym(h, "gss_add_cred_with_password", &lib->add_cred_with_password);
+  Sym(h, "gss_get_name_attribute", &lib->get_name_attribute);
   Sym(h, "gss_inquire_sec_context_by_oid", &lib->inquire_sec_context_by_oid);
   Sym(h, "gss_release_buffer_set", &lib->release_buffer_set);
   Sym(h, "gss_store_cred_into", &lib->store_cred_into);

@@ -37,6 +37,7 @@ struct GssLib {
   gss_acquire_cred_from_fn acquire_cred_from = nullptr;            // RFC 7546 cred store (MIT)
   gss_acquire_cred_with_password_fn acquire_cred_with_password = nullptr;
   gss_add_cred_with_password_fn add_cred_with_password = nullptr;
+  gss_get_name_attribute_fn get_name_attribute = nullptr;  // RFC 6680 (the PAC as "urn:mspac:")
   gss_inquire_sec_context_by_oid_fn inquire_sec_context_by_oid = nullptr;
   gss_release_buffer_set_fn release_buffer_set = nullptr;
   gss_store_cred_into_fn store_cred_into = nullptr;                // MIT
