@@ -8,7 +8,7 @@ PKGS=(
   # MIT Kerberos: KDC, admin tools, clients, library and headers; python3-gssapi makes MIT tokens in tests
   krb5-kdc krb5-admin-server krb5-user libkrb5-dev libgssapi-krb5-2 python3-gssapi
   # Heimdal libraries (the KDC and clients conflict with MIT's packages: see scripts/heimdal-extract.sh)
-  libgssapi3-heimdal libkrb5-26-heimdal libkdc2-heimdal libhdb9-heimdal libkadm5srv8-heimdal libkadm5clnt7-heimdal
+  libgssapi3-heimdal libkrb5-26-heimdal libkdc2-heimdal libhdb9-heimdal libkadm5srv8-heimdal libkadm5clnt7-heimdal libsl0-heimdal libotp0-heimdal libkafs0-heimdal libhx509-5-heimdal libcap-ng0
   # Apache with mod_auth_gssapi, curl with GSS-Negotiate
   apache2 libapache2-mod-auth-gssapi curl
   # Samba AD DC (Heimdal KDC inside)

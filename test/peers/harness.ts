@@ -34,12 +34,14 @@ const NEEDS: Record<string, string[]> = {
   'mit-kdc': ['/usr/sbin/krb5kdc', '/usr/sbin/kdb5_util', '/usr/bin/kinit'],
   'apache-negotiate': ['/usr/sbin/krb5kdc', '/usr/sbin/apache2', '/usr/lib/apache2/modules/mod_auth_gssapi.so'],
   'samba-ad': ['/usr/bin/samba-tool', '/usr/sbin/samba'],
+  // Unpacked next to MIT's by scripts/heimdal-extract.sh (the packages conflict with MIT's).
+  'heimdal-kdc': ['/opt/spnego-heimdal/usr/lib/heimdal-servers/kdc', '/opt/spnego-heimdal/usr/bin/kadmin.heimdal', '/opt/spnego-heimdal/usr/bin/kinit.heimdal'],
 };
 
 /** Why `peer` cannot run here, or undefined when it can. */
 export function missingPeer(peer: string, extra: string[] = []): string | undefined {
   const missing = [...(NEEDS[peer] ?? []), ...extra].filter((p) => !existsSync(p));
-  if (process.getuid?.() !== 0 && peer !== 'mit-kdc') return `${peer} needs root`;
+  if (process.getuid?.() !== 0 && peer !== 'mit-kdc' && peer !== 'heimdal-kdc') return `${peer} needs root`;
   return missing.length ? `${peer} not installed (missing ${missing.join(', ')})` : undefined;
 }
 
