@@ -4,16 +4,21 @@
  * RFCs spell them (enc-part, seq-number...), OIDs, enctypes, checksum types and flags named,
  * times in ISO 8601, bytes in hex.
  */
-import { DecodeError, SpnegoError } from '../errors.js';
+import { DecodeError, IntegrityError, SpnegoError } from '../errors.js';
 import {
-  AuthorizationDataType, ChecksumType, EncType, ErrorCode, NameType, PaDataType, constantName,
+  AuthorizationDataType, ChecksumType, EncType, ErrorCode, KeyUsage, NameType, PaDataType, constantName,
 } from '../krb5/constants.js';
-import { formatPrincipal } from '../krb5/types.js';
+import { type Key, formatPrincipal } from '../krb5/types.js';
 import {
   decodeKrb5Message, apOptionNames, kdcOptionNames,
   ticketFlagNames, decodeAdIfRelevant, decodeAdEtypeNegotiation, decodeKerbApOptions, decodeMethodData,
-  decodeETypeInfo2, decodePaEncTimestamp, decodePaPacRequest, type Krb5Message, type Ticket,
+  decodeETypeInfo2, decodePaEncTimestamp, decodePaPacRequest, decodeEncTicketPart, decodeAuthenticator,
+  type Krb5Message, type Ticket, type ApReq, type EncTicketPart, type Authenticator,
 } from '../krb5/asn1/index.js';
+import { decrypt } from '../krb5/crypto/index.js';
+import { GssFlags, decodeAuthenticatorChecksum } from '../krb5/gss/checksum.js';
+import type { Keytab } from '../krb5/keytab.js';
+import { PacBufferType, decodePac, pacInfo, formatSid, fromFiletime, type Pac } from '../krb5/pac/index.js';
 import { decodeNegotiationToken, negStateName } from '../spnego/codec.js';
 import { mechName, MechOid } from '../spnego/oids.js';
 import { unframeToken } from '../gssapi/token.js';
@@ -22,8 +27,17 @@ import { toHex } from '../util/bytes.js';
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 
-/** Walk state (room for keys once decryption lands). */
-type State = Record<string, never>;
+/** What decrypts tickets while describing (`spnego decode --keytab`). */
+export interface DescribeOptions {
+  /** Service keys: tickets found in the token are decrypted with them (key usage 2). */
+  keytab?: Keytab;
+}
+
+/** Walk state: the keytab, and the tickets decrypted so far (their session keys open authenticators). */
+interface State {
+  keytab?: Keytab;
+  tickets: WeakMap<Ticket, EncTicketPart>;
+}
 
 const enctypeName = (n: number) => constantName(EncType, n)?.replace(/_/g, '-') ?? `unknown(${n})`;
 const named = (value: number, name: string | undefined): Json => ({ value, name: name ?? 'unknown' });
@@ -40,6 +54,7 @@ function describeAuthData(list: { adType: number; adData: Uint8Array }[], st: St
     const out: Record<string, Json> = { 'ad-type': named(e.adType, constantName(AuthorizationDataType, e.adType)) };
     try {
       if (e.adType === AuthorizationDataType.AD_IF_RELEVANT && depth < 8) out['ad-data'] = describeAuthData(decodeAdIfRelevant(e.adData), st, depth + 1);
+      else if (e.adType === AuthorizationDataType.AD_WIN2K_PAC) out['ad-data'] = describePac(decodePac(e.adData));
       else if (e.adType === AuthorizationDataType.AD_ETYPE_NEGOTIATION) out['ad-data'] = decodeAdEtypeNegotiation(e.adData).map((x) => named(x, enctypeName(x)));
       else if (e.adType === AuthorizationDataType.AD_AUTH_DATA_AP_OPTIONS) {
         const v = decodeKerbApOptions(e.adData);
@@ -59,7 +74,7 @@ function describePaData(list: { padataType: number; padataValue: Uint8Array }[],
     try {
       switch (p.padataType) {
         case PaDataType.PA_TGS_REQ:
-          out['padata-value'] = describeKrb5(decodeKrb5Message(p.padataValue), st);
+          out['padata-value'] = describeKrb5(decodeKrb5Message(p.padataValue), st, KeyUsage.TGS_REQ_AUTH);
           break;
         case PaDataType.PA_ETYPE_INFO2:
           out['padata-value'] = toJson(decodeETypeInfo2(p.padataValue), st);
@@ -117,6 +132,8 @@ function toJson(v: unknown, st: State, key = ''): Json {
   }
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
+    // EncryptionKey: never print key material, only its type and size.
+    if (typeof o.enctype === 'number' && o.keyvalue instanceof Uint8Array) return hiddenKey(o as unknown as Key);
     // PrincipalName: add the printable form next to the parts.
     const out: Record<string, Json> = {};
     if (Array.isArray(o.nameString) && typeof o.nameType === 'number') out['principal'] = formatPrincipal(o as never);
@@ -135,11 +152,129 @@ function isTicket(x: unknown): x is Ticket {
 }
 
 function describeTicket(t: Ticket, st: State): Json {
-  return toJson({ ...t, ticket: undefined }, st);
+  const out = toJson({ ...t, ticket: undefined }, st) as Record<string, Json>;
+  if (st.keytab) out['enc-part-decrypted'] = decryptTicket(t, st);
+  return out;
 }
 
-function describeKrb5(m: Krb5Message, st: State): Json {
+const hiddenKey = (k: Key): Json => ({ etype: named(k.enctype, enctypeName(k.enctype)), keyvalue: `(${k.keyvalue.length} bytes)` });
+
+/** RFC 4120 5.3: the EncTicketPart, decrypted with the keytab's key for sname/kvno/etype (key usage 2). */
+function decryptTicket(t: Ticket, st: State): Json {
+  const { etype, kvno } = t.encPart;
+  const principal = formatPrincipal({ ...t.sname, realm: t.realm });
+  const what = `${principal} kvno ${kvno ?? '(none)'} enctype ${enctypeName(etype)} (${etype})`;
+  let key: Key;
+  try {
+    key = st.keytab!.findKey({ realm: t.realm, name: t.sname }, kvno, etype);
+  } catch (err) {
+    return { error: `no key for ${what}: ${errorText(err)}` };
+  }
+  let part: EncTicketPart;
+  try {
+    part = decodeEncTicketPart(decrypt(key, KeyUsage.KDC_REP_TICKET, t.encPart.cipher, { allowWeak: true }));
+  } catch (err) {
+    if (err instanceof IntegrityError) {
+      return { error: `integrity check failed: wrong key (the keytab key for ${what} does not decrypt the ticket: stale keytab, changed password or tampered ticket)` };
+    }
+    return { error: `cannot decrypt the ticket for ${what}: ${errorText(err)}` };
+  }
+  st.tickets.set(t, part);
+  return toJson(part, st) as Record<string, Json>;
+}
+
+/** RFC 4120 5.5.1: the Authenticator, decrypted with the ticket session key (key usage 11, or 7 in a TGS-REQ). */
+function decryptAuthenticator(ap: ApReq, st: State, usage: number): Json {
+  const ticket = st.tickets.get(ap.ticket);
+  if (!ticket) return { error: 'the ticket was not decrypted, so its session key is unknown' };
+  let auth: Authenticator;
+  try {
+    auth = decodeAuthenticator(decrypt(ticket.key, usage, ap.authenticator.cipher, { allowWeak: true }));
+  } catch (err) {
+    if (err instanceof IntegrityError) {
+      return { error: `integrity check failed: wrong key (the ticket session key, ${enctypeName(ticket.key.enctype)}, does not decrypt the authenticator)` };
+    }
+    return { error: `cannot decrypt the authenticator: ${errorText(err)}` };
+  }
+  const out = toJson({ ...auth, cksum: undefined, subkey: undefined }, st) as Record<string, Json>;
+  if (auth.subkey) out['subkey'] = { etype: named(auth.subkey.enctype, enctypeName(auth.subkey.enctype)) };
+  if (auth.cksum) out['cksum'] = describeAuthCksum(auth.cksum, st);
+  return out;
+}
+
+const gssFlagNames = (f: number) => Object.entries(GssFlags).filter(([, bit]) => f & bit).map(([n]) => n);
+
+/** The authenticator checksum; 0x8003 decoded as RFC 4121 4.1.1 (Lgth, Bnd, Flags, Deleg). */
+function describeAuthCksum(c: { cksumtype: number; checksum: Uint8Array }, st: State): Json {
+  const out: Record<string, Json> = { cksumtype: toJson(c.cksumtype, st, 'cksumtype') };
+  if (c.cksumtype !== ChecksumType.gss_krb5_authenticator) {
+    out['checksum'] = toHex(c.checksum);
+    return out;
+  }
+  try {
+    const g = decodeAuthenticatorChecksum(c.checksum);
+    out['checksum'] = {
+      Lgth: new DataView(c.checksum.buffer, c.checksum.byteOffset, 4).getUint32(0, true),
+      Bnd: toHex(g.bnd),
+      Flags: { value: g.flags, names: gssFlagNames(g.flags) },
+      Deleg: g.deleg ? { present: true, length: g.deleg.length } : { present: false },
+      ...(g.exts ? { Exts: toHex(g.exts) } : {}),
+    };
+  } catch (err) {
+    out['checksum'] = toHex(c.checksum);
+    out['decode-error'] = errorText(err);
+  }
+  return out;
+}
+
+const pacBufferName = (t: number) => Object.entries(PacBufferType).find(([, v]) => v === t)?.[0];
+const filetime = (f: bigint): Json => fromFiletime(f)?.toISOString() ?? null;
+const signatureJson = (s: Pac['serverSignature']): Json =>
+  s ? { 'signature-type': named(s.signatureType, constantName(ChecksumType, s.signatureType)?.replace(/_/g, '-')) } : null;
+
+/** MS-PAC: buffer types, logon info (names, SIDs), client info, UPN, signature types. No session keys, no signatures. */
+function describePac(pac: Pac): Json {
+  const out: Record<string, Json> = {
+    buffers: pac.buffers.map((b) => ({ type: named(b.type, pacBufferName(b.type)), size: b.data.length })),
+  };
+  const li = pac.logonInfo;
+  const info = pacInfo(pac);
+  if (li) {
+    out['logon-info'] = {
+      'effective-name': li.effectiveName,
+      'full-name': li.fullName,
+      'logon-domain-name': li.logonDomainName,
+      'logon-server': li.logonServer,
+      'logon-domain-id': li.logonDomainId ? formatSid(li.logonDomainId) : null,
+      'user-id': li.userId,
+      'primary-group-id': li.primaryGroupId,
+      'user-sid': info?.userSid ?? null,
+      'group-ids': li.groupIds.map((g) => ({ 'relative-id': g.relativeId, attributes: g.attributes })),
+      'group-sids': info?.groupSids ?? [],
+      'extra-sids': li.extraSids.map((e) => ({ sid: formatSid(e.sid), attributes: e.attributes })),
+      'user-flags': li.userFlags,
+      'user-account-control': li.userAccountControl,
+      'logon-time': filetime(li.logonTime),
+      'logon-count': li.logonCount,
+    };
+  }
+  if (pac.clientInfo) out['client-info'] = { 'client-id': filetime(pac.clientInfo.clientId), name: pac.clientInfo.name };
+  if (pac.upnDnsInfo) {
+    const u = pac.upnDnsInfo;
+    out['upn-dns-info'] = {
+      upn: u.upn, 'dns-domain-name': u.dnsDomainName, flags: u.flags,
+      ...(u.samName !== undefined ? { 'sam-name': u.samName } : {}),
+      ...(u.sid ? { sid: formatSid(u.sid) } : {}),
+    };
+  }
+  out['server-signature'] = signatureJson(pac.serverSignature);
+  out['kdc-signature'] = signatureJson(pac.kdcSignature);
+  return out;
+}
+
+function describeKrb5(m: Krb5Message, st: State, authUsage: number = KeyUsage.AP_REQ_AUTH): Json {
   const body = toJson(m.value, st) as Record<string, Json>;
+  if (m.type === 'AP-REQ' && st.keytab) body['authenticator-decrypted'] = decryptAuthenticator(m.value, st, authUsage);
   if (m.type === 'KRB-ERROR' && m.value.eData) {
     try {
       body['e-data-decoded'] = describePaData(decodeMethodData(m.value.eData), st);
@@ -252,6 +387,6 @@ function errorText(err: unknown): string {
 }
 
 /** Describes a token. Throws DecodeError when the outermost structure cannot be parsed. */
-export function describeToken(bytes: Uint8Array): Json {
-  return describeAny(bytes, {});
+export function describeToken(bytes: Uint8Array, opts: DescribeOptions = {}): Json {
+  return describeAny(bytes, { keytab: opts.keytab, tickets: new WeakMap() });
 }
