@@ -1,0 +1,41 @@
+/** The crypto providers (node:crypto vs @noble), the same work side by side. */
+import {
+  encrypt, decrypt, makeChecksum, stringToKey, generateKey, getEncType, setCryptoProvider, nodeProvider, nobleProvider,
+  type CryptoProvider,
+} from '../lib/krb5/crypto/index.js';
+import { getMic } from '../lib/krb5/gss/mic.js';
+import { opsPerSec, printTable, BUDGET_MS } from './util.js';
+
+function under(p: CryptoProvider, fn: () => void): number {
+  setCryptoProvider(p);
+  try {
+    return opsPerSec(fn);
+  } finally {
+    setCryptoProvider(nodeProvider);
+  }
+}
+
+export function benchCrypto(): void {
+  const opts = { allowWeak: true };
+  const rows: [string, number[]][] = [];
+  const kib = new Uint8Array(1024).fill(7);
+  const k64 = new Uint8Array(65536).fill(7);
+  const mechTypes = new Uint8Array(48).fill(6);
+  for (const et of [17, 18, 19, 20, 23]) {
+    const name = getEncType(et, opts).name;
+    const key = generateKey(et, opts);
+    const ct1 = encrypt(key, 24, kib, opts);
+    const ct64 = encrypt(key, 24, k64, opts);
+    const work: [string, () => void][] = [
+      ['string-to-key', () => stringToKey(et, 'Passw0rd!', 'EXAMPLE.TESTalice', undefined, opts)],
+      ['encrypt 1 KiB', () => encrypt(key, 24, kib, opts)],
+      ['decrypt 1 KiB', () => decrypt(key, 24, ct1, opts)],
+      ['encrypt 64 KiB', () => encrypt(key, 24, k64, opts)],
+      ['decrypt 64 KiB', () => decrypt(key, 24, ct64, opts)],
+      ['checksum 1 KiB', () => makeChecksum(key, 23, kib, undefined, opts)],
+      ['mechListMIC (GetMIC)', () => getMic({ key, seqNumber: 1, fromAcceptor: true, acceptorSubkey: true }, mechTypes)],
+    ];
+    for (const [what, fn] of work) rows.push([`${name}  ${what}`, [under(nodeProvider, fn), under(nobleProvider, fn)]]);
+  }
+  printTable(`crypto providers, ops/s (${BUDGET_MS} ms per cell)`, ['node', 'noble'], rows);
+}
