@@ -6,7 +6,7 @@
  */
 import { GssError, UsageError } from '../errors.js';
 import { bytesEqual } from '../util/bytes.js';
-import { NegState, encodeNegTokenInit, encodeNegTokenResp, decodeNegotiationToken, type NegTokenResp } from './codec.js';
+import { NegState, encodeNegTokenInit, encodeNegTokenInit2, encodeNegTokenResp, decodeNegotiationToken, type NegTokenResp } from './codec.js';
 import { MechOid, isKerberosOid, mechOid } from './oids.js';
 
 /** What SPNEGO needs from the mechanism it negotiates. */
@@ -80,10 +80,26 @@ export class SpnegoInitiator {
   }
 
   async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
-    if (this.phase === 'start') return this.first();
+    if (this.phase === 'start') {
+      // MS-SPNG 3.1.5.1: the server may speak first (SMB2 NEGOTIATE, LDAP) with a NegTokenInit2
+      // listing its mechanisms; the client then sends its NegTokenInit as usual.
+      if (input?.length) this.serverHints(input);
+      return this.first();
+    }
     if (this.phase === 'done') throw fail('GSS_S_FAILURE', 'the negotiation is already complete');
     if (!input || input.length === 0) throw fail('GSS_S_DEFECTIVE_TOKEN', 'expected a NegTokenResp from the acceptor');
     return this.reply(decodeResp(input));
+  }
+
+  /** Reads the acceptor's NegTokenInit2: a Kerberos mechanism must be in its list. */
+  private serverHints(input: Uint8Array): void {
+    const t = decodeNegotiationToken(input);
+    if (t.kind !== 'init2' && t.kind !== 'init') throw fail('GSS_S_DEFECTIVE_TOKEN', "expected the acceptor's NegTokenInit2, got a NegTokenResp");
+    const offered = t.mechTypes ?? [];
+    if (offered.length && !offered.some((m) => isKerberosOid(m) && this.state.mechTypes.some((o) => isKerberosOid(o)))) {
+      this.phase = 'done';
+      throw fail('GSS_S_BAD_MECH', `the acceptor offers ${offered.join(', ')}: no Kerberos mechanism`);
+    }
   }
 
   private async first(): Promise<Uint8Array> {
@@ -186,9 +202,23 @@ export class SpnegoAcceptor {
 
   async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
     if (this.phase === 'done') throw fail('GSS_S_FAILURE', 'the negotiation is already complete');
+    if ((!input || input.length === 0) && this.phase === 'start' && !this.sentHints) return this.negTokenInit2();
     if (!input || input.length === 0) throw fail('GSS_S_DEFECTIVE_TOKEN', 'the acceptor needs the initiator\'s token');
     if (this.phase === 'start') return this.first(input);
     return this.next(decodeResp(input));
+  }
+
+  private sentHints = false;
+
+  /**
+   * MS-SPNG 3.2.5.2: the server-first token, a NegTokenInit2 with the mechanisms this acceptor
+   * takes and negHints.hintName "not_defined_in_RFC4178@please_ignore". It is not the list the
+   * mechListMIC covers: that is the initiator's, in its NegTokenInit.
+   */
+  private negTokenInit2(): Uint8Array {
+    this.sentHints = true;
+    const ours = (this.opts.mechs ?? [MechOid['ms-krb5'], MechOid.krb5]).map(mechOid);
+    return encodeNegTokenInit2({ mechTypes: ours }).token;
   }
 
   private accepts(oid: string): boolean {

@@ -167,3 +167,27 @@ test('no mechanism in common: GSS_S_BAD_MECH', async () => {
   const { token } = encodeNegTokenInit({ mechTypes: ['ntlm'] });
   await assert.rejects(acc.step(token), (e: unknown) => e instanceof GssError && e.major === 'GSS_S_BAD_MECH');
 });
+
+test('server first (MS-SPNG 3.2.5.2): the acceptor opens with a NegTokenInit2 + negHints; the MIC still covers the initiator list', async () => {
+  const { init, acc } = setup({ mechs: ['ms-krb5', 'krb5', 'ntlm'], policy: 'always' });
+  const hello = await acc.step();
+  const t0 = decodeNegotiationToken(hello!);
+  assert.equal(t0.kind, 'init2');
+  assert.ok(t0.kind === 'init2');
+  assert.deepEqual(t0.mechTypes, [MechOid['ms-krb5'], MechOid.krb5]);
+  assert.equal(t0.negHints?.hintName, 'not_defined_in_RFC4178@please_ignore');
+  const first = await init.step(hello);
+  const t1 = decodeNegotiationToken(first!);
+  assert.equal(t1.kind, 'init');
+  let back = await acc.step(first);
+  const t2 = decodeNegotiationToken(back!);
+  assert.ok(t2.kind === 'resp' && t2.mechListMIC);
+  back = await init.step(back);
+  await acc.step(back);
+  assert.ok(init.complete && acc.complete);
+  assert.deepEqual(acc.state!.mechTypesDer, init.state.mechTypesDer, 'the MIC covers the initiator NegTokenInit list');
+  // A server that offers no Kerberos mechanism is refused by the initiator with the OIDs named.
+  const { init: i2 } = setup();
+  const { encodeNegTokenInit2 } = await import('../../lib/spnego/codec.js');
+  await assert.rejects(i2.step(encodeNegTokenInit2({ mechTypes: [MechOid.ntlm] }).token), (e: unknown) => e instanceof GssError && e.major === 'GSS_S_BAD_MECH' && /1\.3\.6\.1\.4\.1\.311\.2\.2\.10/.test(e.message));
+});
