@@ -108,3 +108,28 @@ test('rc4-hmac string-to-key is MD4(UTF-16LE password), and rc4 needs allowWeak'
   assert.throws(() => getEncType(23), /weak/);
   assert.equal(toHex(stringToKey(23, 'password', '', undefined, { allowWeak: true }).keyvalue), '8846f7eaee8fb117ad06bdd830b7586c');
 });
+
+test('stringToKeyAsync gives the RFC 3962 vectors, under both providers (PBKDF2 off the event loop)', async () => {
+  const { stringToKeyAsync, setCryptoProvider, nodeProvider, nobleProvider } = await import('../../lib/krb5/crypto/index.js');
+  for (const provider of [nodeProvider, nobleProvider]) {
+    setCryptoProvider(provider);
+    try {
+      for (const v of V.rfc3962_appendix_b_string_to_key.filter((x: { iterations: number }) => x.iterations <= 1200)) {
+        const params = Uint8Array.of(0, 0, 0, 0);
+        new DataView(params.buffer).setUint32(0, v.iterations);
+        const pw = fromHex(v.passphrase_hex);
+        const salt = fromHex(v.salt_hex);
+        assert.equal(toHex((await stringToKeyAsync(17, pw, salt, params)).keyvalue), v.aes128_key);
+        assert.equal(toHex((await stringToKeyAsync(18, pw, salt, params)).keyvalue), v.aes256_key);
+      }
+      // RFC 8009 enctypes and rc4: the same bytes as the synchronous function.
+      for (const et of [19, 20, 23]) {
+        const a = stringToKey(et, 'Passw0rd', 'EXAMPLE.TESTalice', undefined, { allowWeak: true });
+        const b = await stringToKeyAsync(et, 'Passw0rd', 'EXAMPLE.TESTalice', undefined, { allowWeak: true });
+        assert.equal(toHex(b.keyvalue), toHex(a.keyvalue), `enctype ${et}`);
+      }
+    } finally {
+      setCryptoProvider(nodeProvider);
+    }
+  }
+});

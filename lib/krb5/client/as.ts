@@ -9,7 +9,7 @@ import {
   type EncKdcRepPart, type ETypeInfo2Entry, type KdcReqBody, type PaData, encodeAsReq, encodePaEncTsEnc,
   encodeEncryptedData, encodePaPacRequest, decodeETypeInfo2, decodeETypeInfo, makeKdcOptions,
 } from '../asn1/index.js';
-import { encrypt, getCryptoProvider, getEncType, stringToKey } from '../crypto/index.js';
+import { encrypt, getCryptoProvider, getEncType, stringToKeyAsync } from '../crypto/index.js';
 import { UsageError } from '../../errors.js';
 import { kerberosError } from '../krb-error.js';
 import { type Key, formatPrincipal } from '../types.js';
@@ -81,7 +81,7 @@ export async function requestInitialTicket(o: AsRequestOptions): Promise<Credent
   if (reply.kind === 'error' && reply.error.errorCode === ErrorCode.KDC_ERR_PREAUTH_REQUIRED) {
     etypeInfo = etypeInfoFrom(methodData(reply.error));
     const entry = etypeInfo.find((e) => reqBody.etype.includes(e.etype)) ?? { etype: reqBody.etype[0]! };
-    replyKey = clientKey(o, entry);
+    replyKey = await clientKey(o, entry);
     const ts = o.now?.() ?? new Date();
     const pausec = (ts.getTime() % 1000) * 1000;
     const encTs = encodePaEncTsEnc({ patimestamp: new Date(Math.floor(ts.getTime() / 1000) * 1000), pausec });
@@ -99,7 +99,7 @@ export async function requestInitialTicket(o: AsRequestOptions): Promise<Credent
     // RFC 4120 3.1.3: the AS-REP's PA-ETYPE-INFO2 (if any) gives the salt of the reply key.
     const info = etypeInfoFrom(rep.padata ?? []).find((e) => e.etype === rep.encPart.etype)
       ?? etypeInfo.find((e) => e.etype === rep.encPart.etype) ?? { etype: rep.encPart.etype };
-    replyKey = clientKey(o, info);
+    replyKey = await clientKey(o, info);
   }
   let enc: EncKdcRepPart;
   try {
@@ -144,7 +144,7 @@ function etypeInfoFrom(pa: PaData[]): ETypeInfo2Entry[] {
   return [];
 }
 
-function clientKey(o: AsRequestOptions, info: ETypeInfo2Entry): Key {
+async function clientKey(o: AsRequestOptions, info: ETypeInfo2Entry): Promise<Key> {
   if ('keys' in o.secret) {
     const k = o.secret.keys.find((x) => x.enctype === info.etype);
     if (!k) {
@@ -153,5 +153,6 @@ function clientKey(o: AsRequestOptions, info: ETypeInfo2Entry): Key {
     }
     return k;
   }
-  return stringToKey(info.etype, o.secret.password, info.salt ?? defaultSalt(o.client), info.s2kparams, { allowWeak: o.allowWeak });
+  // PBKDF2 off the event loop (RFC 3962 / RFC 8009 iterations).
+  return stringToKeyAsync(info.etype, o.secret.password, info.salt ?? defaultSalt(o.client), info.s2kparams, { allowWeak: o.allowWeak });
 }

@@ -25,14 +25,22 @@ function dr(key: Uint8Array, constant: Uint8Array): Uint8Array {
 /** DK = random-to-key(DR(...)); random-to-key is the identity for AES (RFC 3962 section 6). */
 const dk = dr;
 
+/** s2kparams: a 4-byte big-endian iteration count, default 4096 (RFC 3962 section 4). */
+function iterations(params?: Uint8Array): number {
+  const iter = params && params.length === 4 ? new DataView(params.buffer, params.byteOffset, 4).getUint32(0) : 4096;
+  if (iter === 0) throw new RangeError('s2kparams iteration count 0');
+  return iter;
+}
+
 function make(enctype: 17 | 18, name: string, keyBytes: 16 | 32, checksumType: number): Profile {
   return {
     enctype, name, keyBytes, checksumType, checksumBytes: 12, blockSize: 16, confounderBytes: 16, weak: false,
     stringToKey(password, salt, params) {
-      // s2kparams: 4-byte big-endian iteration count, default 4096 (RFC 3962 section 4)
-      const iter = params && params.length === 4 ? new DataView(params.buffer, params.byteOffset, 4).getUint32(0) : 4096;
-      if (iter === 0) throw new RangeError('s2kparams iteration count 0');
-      const tkey = getCryptoProvider().pbkdf2('sha1', password, salt, iter, keyBytes);
+      const tkey = getCryptoProvider().pbkdf2('sha1', password, salt, iterations(params), keyBytes);
+      return dk(tkey, utf8('kerberos'));
+    },
+    async stringToKeyAsync(password, salt, params) {
+      const tkey = await getCryptoProvider().pbkdf2Async('sha1', password, salt, iterations(params), keyBytes);
       return dk(tkey, utf8('kerberos'));
     },
     encrypt(key, usage, plaintext, confounder) {

@@ -22,13 +22,21 @@ function make(enctype: 19 | 20, name: string, keyBytes: 16 | 32, hash: 'sha256' 
   const kdf = (key: Uint8Array, label: Uint8Array, bits: number, context?: Uint8Array) => kdfHmacSha2(hash, key, label, bits, context);
   const ke = (key: Uint8Array, usage: number) => kdf(key, usageConstant(usage, 0xaa), keyBytes * 8);
   const ki = (key: Uint8Array, usage: number) => kdf(key, usageConstant(usage, 0x55), macBytes * 8);
+  const saltp = (salt: Uint8Array) => concatBytes(utf8(name), Uint8Array.of(0), salt); // RFC 8009 section 4
+  // s2kparams: a 4-byte big-endian iteration count, default 32768 (RFC 8009 section 4)
+  const iterations = (params?: Uint8Array) => {
+    const iter = params && params.length === 4 ? new DataView(params.buffer, params.byteOffset, 4).getUint32(0) : 32768;
+    if (iter === 0) throw new RangeError('s2kparams iteration count 0');
+    return iter;
+  };
   return {
     enctype, name, keyBytes, checksumType, checksumBytes: macBytes, blockSize: 16, confounderBytes: 16, weak: false,
     stringToKey(password, salt, params) {
-      const iter = params && params.length === 4 ? new DataView(params.buffer, params.byteOffset, 4).getUint32(0) : 32768;
-      if (iter === 0) throw new RangeError('s2kparams iteration count 0');
-      const saltp = concatBytes(utf8(name), Uint8Array.of(0), salt); // RFC 8009 section 4
-      const tkey = getCryptoProvider().pbkdf2(hash, password, saltp, iter, keyBytes);
+      const tkey = getCryptoProvider().pbkdf2(hash, password, saltp(salt), iterations(params), keyBytes);
+      return kdf(tkey, utf8('kerberos'), keyBytes * 8);
+    },
+    async stringToKeyAsync(password, salt, params) {
+      const tkey = await getCryptoProvider().pbkdf2Async(hash, password, saltp(salt), iterations(params), keyBytes);
       return kdf(tkey, utf8('kerberos'), keyBytes * 8);
     },
     encrypt(key, usage, plaintext, confounder) {

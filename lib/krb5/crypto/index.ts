@@ -77,6 +77,17 @@ export function stringToKey(enctype: number, password: string | Uint8Array, salt
   return { enctype, keyvalue: p.stringToKey(pw, s, params) };
 }
 
+/**
+ * stringToKey with the PBKDF2 iterations (4096 for aes-sha1, 32768 for aes-sha2) off the event
+ * loop: what the KDC client uses, so a password logon never stalls a server. Same bytes.
+ */
+export async function stringToKeyAsync(enctype: number, password: string | Uint8Array, salt: string | Uint8Array, params?: Uint8Array, opts: CryptoOptions = {}): Promise<Key> {
+  const p = getEncType(enctype, opts);
+  const pw = typeof password === 'string' ? utf8.encode(password) : password;
+  const s = typeof salt === 'string' ? utf8.encode(salt) : salt;
+  return { enctype, keyvalue: p.stringToKeyAsync ? await p.stringToKeyAsync(pw, s, params) : p.stringToKey(pw, s, params) };
+}
+
 /** random-to-key: the identity for AES and RC4 keys. */
 export function randomToKey(enctype: number, bytes: Uint8Array, opts: CryptoOptions = {}): Key {
   const p = getEncType(enctype, opts);

@@ -4,7 +4,7 @@
  */
 import { cbc } from '@noble/ciphers/aes';
 import { hmac } from '@noble/hashes/hmac';
-import { pbkdf2 } from '@noble/hashes/pbkdf2';
+import { pbkdf2, pbkdf2Async } from '@noble/hashes/pbkdf2';
 import { sha1, md5 } from '@noble/hashes/legacy';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2';
 import { randomBytes } from '@noble/hashes/utils';
@@ -20,5 +20,6 @@ export const nobleProvider: CryptoProvider = {
   hmac: (name, key, data) => hmac(h(name), key, data),
   hash: (name, data) => h(name)(data),
   pbkdf2: (name, password, salt, iterations, length) => pbkdf2(h(name), password, salt, { c: iterations, dkLen: length }),
+  pbkdf2Async: (name, password, salt, iterations, length) => pbkdf2Async(h(name), password, salt, { c: iterations, dkLen: length }),
   randomBytes: (n) => randomBytes(n),
 };

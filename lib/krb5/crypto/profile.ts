@@ -15,6 +15,8 @@ export interface Profile {
   /** True for rc4-hmac: refused unless weak crypto is enabled. */
   weak: boolean;
   stringToKey(password: Uint8Array, salt: Uint8Array, params?: Uint8Array): Uint8Array;
+  /** The same with the PBKDF2 off the event loop (AES enctypes); absent when string-to-key is cheap (rc4: one MD4). */
+  stringToKeyAsync?(password: Uint8Array, salt: Uint8Array, params?: Uint8Array): Promise<Uint8Array>;
   encrypt(key: Uint8Array, usage: number, plaintext: Uint8Array, confounder: Uint8Array): Uint8Array;
   decrypt(key: Uint8Array, usage: number, ciphertext: Uint8Array): Uint8Array;
   checksum(key: Uint8Array, usage: number, data: Uint8Array): Uint8Array;

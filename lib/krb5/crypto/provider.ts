@@ -14,6 +14,8 @@ export interface CryptoProvider {
   hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array;
   hash(hash: HashName, data: Uint8Array): Uint8Array;
   pbkdf2(hash: 'sha1' | 'sha256' | 'sha384', password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array;
+  /** The same off the event loop (libuv pool for node:crypto; chunked for @noble). */
+  pbkdf2Async(hash: 'sha1' | 'sha256' | 'sha384', password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Promise<Uint8Array>;
   randomBytes(n: number): Uint8Array;
 }
 
@@ -38,6 +40,8 @@ export const nodeProvider: CryptoProvider = {
   hmac: (hash, key, data) => u8(nodeCrypto.createHmac(hash, key).update(data).digest()),
   hash: (hash, data) => u8(nodeCrypto.createHash(hash).update(data).digest()),
   pbkdf2: (hash, password, salt, iterations, length) => u8(nodeCrypto.pbkdf2Sync(password, salt, iterations, length, hash)),
+  pbkdf2Async: (hash, password, salt, iterations, length) =>
+    new Promise((resolve, reject) => nodeCrypto.pbkdf2(password, salt, iterations, length, hash, (err, key) => (err ? reject(err) : resolve(u8(key))))),
   randomBytes: (n) => u8(nodeCrypto.randomBytes(n)),
 };
 
