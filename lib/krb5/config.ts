@@ -174,8 +174,11 @@ export class Krb5Config {
     return v === undefined ? 86400 : parseDuration(v);
   }
 
-  /** An enctype list relation (permitted_enctypes, default_tkt_enctypes, default_tgs_enctypes). */
-  enctypes(name: 'permitted_enctypes' | 'default_tkt_enctypes' | 'default_tgs_enctypes'): number[] {
+  /**
+   * An enctype list relation (permitted_enctypes, default_tkt_enctypes, default_tgs_enctypes).
+   * rc4-hmac stays only with allow_weak_crypto, or when the caller's own `allowWeak` says so.
+   */
+  enctypes(name: 'permitted_enctypes' | 'default_tkt_enctypes' | 'default_tgs_enctypes', opts: { allowWeak?: boolean } = {}): number[] {
     const raw = this.getAll('libdefaults', name).join(' ') || (name === 'permitted_enctypes' ? '' : this.getAll('libdefaults', 'permitted_enctypes').join(' '));
     let list: number[] = [];
     if (!raw) list = [...DEFAULT_ENCTYPES];
@@ -186,8 +189,8 @@ export class Krb5Config {
       if (remove) list = list.filter((e) => !ets.includes(e));
       else for (const e of ets) if (!list.includes(e)) list.push(e);
     }
-    if (!this.allowWeakCrypto) list = list.filter((e) => e !== EncType.rc4_hmac);
-    const permitted = name === 'permitted_enctypes' ? undefined : this.enctypes('permitted_enctypes');
+    if (!(opts.allowWeak ?? this.allowWeakCrypto)) list = list.filter((e) => e !== EncType.rc4_hmac);
+    const permitted = name === 'permitted_enctypes' ? undefined : this.enctypes('permitted_enctypes', opts);
     return permitted ? list.filter((e) => permitted.includes(e)) : list;
   }
 

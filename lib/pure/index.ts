@@ -78,8 +78,8 @@ const tgtCache = new Map<string, Credential>();
 async function acquireServiceTicket(o: InitiatorOptions, config: Krb5Config): Promise<{ svc: Credential; tgt?: Credential; ccache?: FileCcache }> {
   const kdcsFor = async (realm: string): Promise<KdcTarget> => ({ kdcs: await locateKdcs(config, realm), transport: { udpPreferenceLimit: config.udpPreferenceLimit } });
   const allowWeak = o.allowWeakCrypto ?? config.allowWeakCrypto;
-  const tktEtypes = config.enctypes('default_tkt_enctypes').filter((e) => allowWeak || e !== 23);
-  const tgsEtypes = config.enctypes('default_tgs_enctypes').filter((e) => allowWeak || e !== 23);
+  const tktEtypes = config.enctypes('default_tkt_enctypes', { allowWeak });
+  const tgsEtypes = config.enctypes('default_tgs_enctypes', { allowWeak });
   const creds = o.credentials;
   let tgt: Credential | undefined;
   let ccache: FileCcache | undefined;
@@ -119,10 +119,10 @@ export function createPureInitiator(o: InitiatorOptions): PureContext {
     if (flags & GssFlags.deleg) {
       if (!tgt) throw new UsageError('delegation needs a TGT');
       const kdcs = await locateKdcs(config, tgt.server.realm);
-      delegation = await delegationCredential({ tgt, kdcsFor: () => ({ kdcs }), etypes: config.enctypes('default_tgs_enctypes'), allowWeak }, svc.key);
+      delegation = await delegationCredential({ tgt, kdcsFor: () => ({ kdcs }), etypes: config.enctypes('default_tgs_enctypes', { allowWeak }), allowWeak }, svc.key);
     }
     // MIT mk_req_ext: offer RFC 4537 etype negotiation when we prefer another enctype than the ticket's.
-    const preferred = config.enctypes('permitted_enctypes').filter((e) => allowWeak || e !== 23);
+    const preferred = config.enctypes('permitted_enctypes', { allowWeak });
     ctx!.names = {
       initiatorName: formatPrincipal({ ...svc.client.name, realm: svc.client.realm }),
       acceptorName: formatPrincipal({ ...svc.server.name, realm: svc.server.realm }),

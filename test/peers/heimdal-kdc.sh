@@ -7,8 +7,8 @@
 #   heimdal-kdc.sh stop  STATE_DIR    stop the kdc started here (PID file)
 #   heimdal-kdc.sh clean STATE_DIR    stop, then rm -rf STATE_DIR
 #
-# Realm HEIMDAL.TEST; principals alice (aes, password), bob (aes-sha2 only... Heimdal 7.8 has no
-# RFC 8009, so bob is aes128-sha1 only), HTTP/localhost (keytab). Port: first free >= 61188, TCP+UDP.
+# Realm HEIMDAL.TEST; principals alice (aes-sha1 keys from her password), bob (aes-sha2 only,
+# RFC 8009), carol (rc4-hmac only), HTTP/localhost (all of them, keytab). Port: first free >= 61188.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/_common.sh"
@@ -32,6 +32,7 @@ REALM=HEIMDAL.TEST
 ADDR=127.0.0.1
 PW_ALICE=alice-Heimdal-Passw0rd
 PW_BOB=bob-Heimdal-Passw0rd
+PW_CAROL=carol-Heimdal-Passw0rd
 
 print_env() {
   . "$S/ports.env"
@@ -48,6 +49,10 @@ export HEIMDALKDC_USER='alice@$REALM'
 export HEIMDALKDC_PASSWORD='$PW_ALICE'
 export HEIMDALKDC_USER2='bob@$REALM'
 export HEIMDALKDC_PASSWORD2='$PW_BOB'
+export HEIMDALKDC_USER_SHA2='bob@$REALM'
+export HEIMDALKDC_PASSWORD_SHA2='$PW_BOB'
+export HEIMDALKDC_USER_RC4='carol@$REALM'
+export HEIMDALKDC_PASSWORD_RC4='$PW_CAROL'
 export HEIMDALKDC_SERVICE='HTTP/localhost@$REALM'
 export HEIMDALKDC_SERVICE_HOSTBASED='HTTP@localhost'
 export HEIMDALKDC_KEYTAB='$S/http.keytab'
@@ -105,8 +110,14 @@ if [ ! -f "$S/http.keytab" ]; then
   "$KSTASH" --random-key --key-file="$S/m-key" >&2
   "$KADMIN" -c "$S/krb5.conf" -l init --realm-max-ticket-life=1d --realm-max-renewable-life=1w "$REALM" >&2
   "$KADMIN" -c "$S/krb5.conf" -l add --password="$PW_ALICE" --use-defaults alice >&2
-  "$KADMIN" -c "$S/krb5.conf" -l add --password="$PW_BOB" --use-defaults bob >&2
-  "$KADMIN" -c "$S/krb5.conf" -l add --random-key --use-defaults HTTP/localhost >&2
+  # Keys per principal: [kadmin] default_keys decides which enctypes a password makes.
+  keys_conf() { cat "$S/krb5.conf"; printf '[kadmin]\n  default_keys = %s\n' "$1"; }
+  keys_conf "aes256-cts-hmac-sha384-192:pw-salt aes128-cts-hmac-sha256-128:pw-salt" > "$S/keys-sha2.conf"
+  keys_conf "arcfour-hmac-md5:pw-salt" > "$S/keys-rc4.conf"
+  keys_conf "aes256-cts-hmac-sha1-96:pw-salt aes128-cts-hmac-sha1-96:pw-salt aes256-cts-hmac-sha384-192:pw-salt aes128-cts-hmac-sha256-128:pw-salt arcfour-hmac-md5:pw-salt" > "$S/keys-all.conf"
+  KRB5_CONFIG="$S/keys-sha2.conf" "$KADMIN" -c "$S/keys-sha2.conf" -l add --password="$PW_BOB" --use-defaults bob >&2
+  KRB5_CONFIG="$S/keys-rc4.conf" "$KADMIN" -c "$S/keys-rc4.conf" -l add --password="$PW_CAROL" --use-defaults carol >&2
+  KRB5_CONFIG="$S/keys-all.conf" "$KADMIN" -c "$S/keys-all.conf" -l add --random-key --use-defaults HTTP/localhost >&2
   "$KADMIN" -c "$S/krb5.conf" -l ext_keytab -k "$S/http.keytab" HTTP/localhost >&2
 fi
 if ! pid_alive "$S/kdc.pid" kdc; then

@@ -11,7 +11,7 @@ import {
 } from '../asn1/index.js';
 import { encrypt, generateKey, getCryptoProvider, getEncType, makeChecksum } from '../crypto/index.js';
 import { TicketFlags } from '../constants.js';
-import { UsageError } from '../../errors.js';
+import { KerberosError, UsageError } from '../../errors.js';
 import { kerberosError } from '../krb-error.js';
 import { type PrincipalName, formatPrincipal } from '../types.js';
 import { type Credential, type RealmName, isTgt, krbtgt } from './credential.js';
@@ -52,7 +52,9 @@ async function tgsRound(o: TgsRequestOptions, tgt: Credential, sname: PrincipalN
     etype: o.etypes,
   };
   const key = tgt.key;
-  const subkey = generateKey(key.enctype, { allowWeak: o.allowWeak });
+  // RFC 4757 section 3 maps usage 9 (TGS-REP under the subkey) to 8, Heimdal 7.8 does not: with
+  // an rc4 TGT session key we send no subkey, so the reply is under the session key (usage 8) for both.
+  const subkey = key.enctype === 23 ? undefined : generateKey(key.enctype, { allowWeak: o.allowWeak });
   const bodyDer = encodeKdcReqBody(reqBody);
   const cksumtype = getEncType(key.enctype, { allowWeak: o.allowWeak }).checksumType;
   const authenticator = encodeAuthenticator({
@@ -74,7 +76,20 @@ async function tgsRound(o: TgsRequestOptions, tgt: Credential, sname: PrincipalN
   const who = `service ticket for ${formatPrincipal({ ...sname, realm })}`;
   if (reply.kind === 'error') throw krbErrorToException(reply.error, who);
   // RFC 4120 3.3.3: with a subkey in the authenticator the reply is under the subkey, usage 9.
-  const enc = openKdcRep(reply.rep, subkey, KeyUsage.TGS_REP_ENCPART_SUBKEY, { nonce: reqBody.nonce, sname, realm }, { allowWeak: o.allowWeak, canonicalize: true });
+  const expect = { nonce: reqBody.nonce, sname, realm };
+  const how = { allowWeak: o.allowWeak, canonicalize: true };
+  let enc;
+  if (!subkey) {
+    enc = openKdcRep(reply.rep, key, KeyUsage.TGS_REP_ENCPART_SESSKEY, expect, how);
+  } else {
+    try {
+      enc = openKdcRep(reply.rep, subkey, KeyUsage.TGS_REP_ENCPART_SUBKEY, expect, how);
+    } catch (e) {
+      // Some KDCs answer under the TGT session key (usage 8) anyway; MIT's client tries that too.
+      if (!(e instanceof KerberosError) || e.errorCode !== ErrorCode.KRB_AP_ERR_BAD_INTEGRITY) throw e;
+      enc = openKdcRep(reply.rep, key, KeyUsage.TGS_REP_ENCPART_SESSKEY, expect, how);
+    }
+  }
   return credentialFrom(reply.rep, enc);
 }
 
