@@ -13,6 +13,7 @@ import { requestInitialTicket } from '../lib/krb5/client/as.js';
 import { requestServiceTicket } from '../lib/krb5/client/tgs.js';
 import { FileCcache } from '../lib/krb5/ccache.js';
 import { nativeInfo } from '../lib/native/index.js';
+import { useEnv } from '../lib/util/env.js';
 import { loadKerberosAddon, type KerberosAddon } from './kerberos-addon.js';
 import { asyncOpsPerSec, opsPerSec, printTable } from './util.js';
 
@@ -45,14 +46,14 @@ async function kerberosHandshake(k: KerberosAddon, mechOID: unknown): Promise<{ 
 export async function benchGss(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'spnego-bench-'));
   const kdc = await startKdc({ realm: REALM, principals: [{ name: 'alice', password: 'bench-pw', enctypes: [18] }, { name: SPN, enctypes: [18] }] });
-  const saved = { ...process.env };
+  let restoreEnv = () => {};
   try {
     const conf = join(dir, 'krb5.conf');
     const keytab = join(dir, 'http.keytab');
     const ccache = join(dir, 'ccache');
     kdc.writeKrb5Conf(conf);
     kdc.writeKeytab(keytab, [SPN]);
-    Object.assign(process.env, { KRB5_CONFIG: conf, KRB5_KTNAME: `FILE:${keytab}`, KRB5CCNAME: `FILE:${ccache}`, KRB5RCACHEDIR: dir });
+    restoreEnv = useEnv({ KRB5_CONFIG: conf, KRB5_KTNAME: `FILE:${keytab}`, KRB5CCNAME: `FILE:${ccache}`, KRB5RCACHEDIR: dir });
     const kdcs = { kdcs: [{ host: kdc.host, port: kdc.port }] };
     const client = { realm: REALM, name: { nameType: 1, nameString: ['alice'] } };
     const tgt = await requestInitialTicket({ ...kdcs, client, secret: { password: 'bench-pw' }, etypes: [18] });
@@ -136,10 +137,7 @@ export async function benchGss(): Promise<void> {
     ];
     printTable('per-message tokens, ops/s (npm kerberos: async, base64 strings, as its API works)', ['pure', 'native', 'npm-krb'], permsg);
   } finally {
-    for (const k of ['KRB5_CONFIG', 'KRB5_KTNAME', 'KRB5CCNAME', 'KRB5RCACHEDIR']) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
+    restoreEnv();
     await kdc.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@ import { startKdc } from '../kdc/index.js';
 import { nativeInfo } from '../native/index.js';
 import { EncType } from '../krb5/constants.js';
 import { toHex } from '../util/bytes.js';
+import { useEnv } from '../util/env.js';
 import { describeToken } from './describe.js';
 import type { Command } from './main.js';
 import { FIRST_MESSAGE, micTable, pairingOk, runPairing, type PairingResult } from './pairings.js';
@@ -72,16 +73,12 @@ export const demoCommand: Command = {
         { name: SERVICE, enctypes: [enctype] },
       ],
     });
-    const saved = { KRB5_CONFIG: process.env.KRB5_CONFIG, KRB5RCACHEDIR: process.env.KRB5RCACHEDIR, KRB5CCNAME: process.env.KRB5CCNAME };
+    const conf = join(dir, 'krb5.conf');
+    const keytab = join(dir, 'http.keytab');
+    kdc.writeKrb5Conf(conf);
+    kdc.writeKeytab(keytab, [SERVICE]);
+    const restoreEnv = useEnv({ KRB5_CONFIG: conf, KRB5RCACHEDIR: dir, KRB5CCNAME: `FILE:${join(dir, 'ccache')}` });
     try {
-      const conf = join(dir, 'krb5.conf');
-      const keytab = join(dir, 'http.keytab');
-      kdc.writeKrb5Conf(conf);
-      kdc.writeKeytab(keytab, [SERVICE]);
-      // The native libraries read their configuration from the environment, as any program does.
-      process.env.KRB5_CONFIG = conf;
-      process.env.KRB5RCACHEDIR = dir;
-      process.env.KRB5CCNAME = `FILE:${join(dir, 'ccache')}`;
       console.log(`spnego demo: embedded KDC for ${REALM} on ${kdc.host}:${kdc.port} (TCP+UDP, loopback); ${USER}@${REALM} -> ${SERVICE}@${REALM}, enctype ${enctype}`);
       const native = nativeInfo();
       const backends: Backend[] = ['pure'];
@@ -113,10 +110,7 @@ export const demoCommand: Command = {
       console.log(`\n${ok ? 'OK' : 'MISMATCH'}: ${results.length} pairing(s), ${results.reduce((n, r) => n + r.mics.length, 0)} mechListMICs, first protected message "${FIRST_MESSAGE}"; KDC served ${kdc.stats.as} AS and ${kdc.stats.tgs} TGS requests`);
       return ok ? 0 : 1;
     } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      restoreEnv();
       await kdc.stop();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,6 +14,7 @@ import { decodeNegotiationToken } from '../spnego/codec.js';
 import { gssFlagsToOptions, optionsToGssFlags } from '../pure/context.js';
 import { toChannelBindings } from '../pure/index.js';
 import { krb5ErrorName } from './minor.js';
+import { StepGate } from '../step-gate.js';
 import { decodePac, pacInfo } from '../krb5/pac/index.js';
 import type { NativeInfo } from './index.js';
 import { here } from './here.js';
@@ -195,8 +196,7 @@ function supplementary(major: number, library: string): void {
 export type NativeSpnegoMode = 'library' | 'ours' | 'none';
 
 export class NativeContext implements SecurityContext {
-  private busy = false;
-  private disposed = false;
+  private readonly gate = new StepGate();
   private readonly mech: NativeMech;
   private readonly negotiator?: SpnegoInitiator | SpnegoAcceptor;
   /** SPNEGO fields seen crossing when the library runs SPNEGO (it keeps them to itself). */
@@ -238,24 +238,18 @@ export class NativeContext implements SecurityContext {
     }
   }
 
-  async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
-    if (this.disposed) throw new UsageError('the context was disposed');
-    if (this.busy) throw new UsageError('step() called while another step() on this context is still running');
-    if (this.complete) throw new UsageError('the context is already complete');
-    this.busy = true;
-    try {
-      if (this.negotiator) return await this.negotiator.step(input);
+  step(input?: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.gate.run(this.complete, async () => {
+      if (this.negotiator) return this.negotiator.step(input);
       this.observe(input, false);
       const out = await this.mech.step(input);
       this.observe(out, true);
       return out;
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   private established(): AddonContext {
-    if (this.disposed) throw new UsageError('the context was disposed');
+    if (this.gate.disposed) throw new UsageError('the context was disposed');
     if (!this.complete) throw new GssError('GSS_S_NO_CONTEXT', 'the security context is not complete');
     return this.mech.handle;
   }
@@ -319,7 +313,7 @@ export class NativeContext implements SecurityContext {
   }
 
   dispose(): void {
-    this.disposed = true;
+    this.gate.disposed = true;
     this.mech.handle.dispose();
   }
 }

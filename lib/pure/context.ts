@@ -3,6 +3,7 @@
  * One step() at a time; per-message calls go to the established Kerberos session.
  */
 import { GssError, UsageError } from '../errors.js';
+import { StepGate } from '../step-gate.js';
 import type { ContextFlags, ContextInfo, PacInfo, SecurityContext, WrapResult } from '../context.js';
 import { SpnegoAcceptor, SpnegoInitiator } from '../spnego/negotiator.js';
 import { MechOid } from '../spnego/oids.js';
@@ -36,8 +37,7 @@ export function optionsToGssFlags(f: ContextFlags = {}): number {
 type Mech = Krb5InitiatorMech | Krb5AcceptorMech;
 
 export class PureContext implements SecurityContext {
-  private busy = false;
-  private disposed = false;
+  private readonly gate = new StepGate();
   private readonly spnego?: SpnegoInitiator | SpnegoAcceptor;
   /** Set by the acceptor factory once the PAC is verified. */
   pac?: PacInfo;
@@ -61,22 +61,16 @@ export class PureContext implements SecurityContext {
     return this.spnego ? this.spnego.complete : this.mech.complete;
   }
 
-  async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
-    if (this.disposed) throw new UsageError('the context was disposed');
-    if (this.busy) throw new UsageError('step() called while another step() on this context is still running');
-    if (this.complete) throw new UsageError('the context is already complete');
-    this.busy = true;
-    try {
+  step(input?: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.gate.run(this.complete, async () => {
       const out = this.spnego ? await this.spnego.step(input) : await this.mech.step(input);
       if (this.complete && this.onComplete) await this.onComplete();
       return out;
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   private session() {
-    if (this.disposed) throw new UsageError('the context was disposed');
+    if (this.gate.disposed) throw new UsageError('the context was disposed');
     if (!this.complete || !this.mech.session) throw new GssError('GSS_S_NO_CONTEXT', 'the security context is not complete');
     return this.mech.session;
   }
@@ -121,6 +115,6 @@ export class PureContext implements SecurityContext {
   names?: { initiatorName?: string; acceptorName?: string; expiresAt?: Date };
 
   dispose(): void {
-    this.disposed = true;
+    this.gate.disposed = true;
   }
 }

@@ -4,29 +4,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { needNative, needPeer, startPeer, type RunningPeer } from '../peers/harness.js';
+import { needNative, needPeer, startPeer, useEnv, type RunningPeer } from '../peers/harness.js';
 import { createInitiator } from '../../lib/api.js';
 import { decodeNegotiationToken, NegState } from '../../lib/spnego/codec.js';
 
 let apache: RunningPeer | undefined;
-const saved: Record<string, string | undefined> = {};
+let restoreEnv = () => {};
 before(() => {
   try {
     apache = startPeer('apache-negotiate');
-    for (const k of ['KRB5_CONFIG', 'KRB5CCNAME']) {
-      saved[k] = process.env[k];
-      process.env[k] = apache.env[k];
-    }
+    restoreEnv = useEnv({ KRB5_CONFIG: apache.env.KRB5_CONFIG, KRB5CCNAME: apache.env.KRB5CCNAME });
   } catch (e) {
     if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw e;
   }
 });
 after(() => {
   apache?.stop();
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv();
 });
 
 function wwwAuthenticate(raw: string[]): string[] {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { needNative, needPeer, startPeer, type RunningPeer } from '../peers/harness.js';
+import { needNative, needPeer, startPeer, useEnv, type RunningPeer } from '../peers/harness.js';
 import { runPairing, pairingOk } from '../../lib/cli/pairings.js';
 import { requestInitialTicket } from '../../lib/krb5/client/as.js';
 import { KerberosError } from '../../lib/errors.js';
@@ -19,24 +19,19 @@ import type { Backend } from '../../lib/context.js';
 
 const run = promisify(execFile);
 let kdc: RunningPeer | undefined;
-const saved: Record<string, string | undefined> = {};
+let restoreEnv = () => {};
 before(() => {
   try {
     kdc = startPeer('heimdal-kdc');
-    for (const k of ['KRB5_CONFIG', 'KRB5CCNAME', 'KRB5_KTNAME', 'KRB5RCACHEDIR']) {
-      saved[k] = process.env[k];
-      process.env[k] = kdc.env[k];
-    }
+    const e = kdc.env;
+    restoreEnv = useEnv({ KRB5_CONFIG: e.KRB5_CONFIG, KRB5CCNAME: e.KRB5CCNAME, KRB5_KTNAME: e.KRB5_KTNAME, KRB5RCACHEDIR: e.KRB5RCACHEDIR });
   } catch (e) {
     if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw e;
   }
 });
 after(() => {
   kdc?.stop();
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv();
 });
 const ready = (t: import('node:test').TestContext) => needPeer(t, 'heimdal-kdc') && kdc !== undefined;
 const who = (p: string) => {
@@ -83,8 +78,7 @@ for (const lib of ['mit', 'heimdal'] as const) {
   test(`Heimdal's KDC, ${lib} libgssapi: the seed flow in all four pairings, mechListMICs recomputed byte for byte`, async (t) => {
     if (!ready(t) || !(await needNative(t, lib))) return;
     const e = kdc!.env;
-    const saved = process.env.SPNEGO_GSSAPI_LIBRARY;
-    process.env.SPNEGO_GSSAPI_LIBRARY = lib;
+    const restore = useEnv({ SPNEGO_GSSAPI_LIBRARY: lib });
     try {
       for (const ib of ['native', 'pure'] as Backend[]) {
         for (const ab of ['native', 'pure'] as Backend[]) {
@@ -97,8 +91,7 @@ for (const lib of ['mit', 'heimdal'] as const) {
         }
       }
     } finally {
-      if (saved === undefined) delete process.env.SPNEGO_GSSAPI_LIBRARY;
-      else process.env.SPNEGO_GSSAPI_LIBRARY = saved;
+      restore();
     }
   });
 }

@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { needNative, needPeer, startPeer, type RunningPeer } from '../peers/harness.js';
+import { needNative, needPeer, startPeer, useEnv, type RunningPeer } from '../peers/harness.js';
 import { createAcceptor, createInitiator } from '../../lib/api.js';
 import type { SecurityContext } from '../../lib/context.js';
 import { GssError, UsageError } from '../../lib/errors.js';
@@ -25,13 +25,13 @@ import { parsePrincipal } from '../../lib/krb5/types.js';
 
 let kdc: RunningPeer | undefined;
 let work: string;
-const savedEnv = { ...process.env };
+let restoreEnv = () => {};
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'spnego-native-'));
   try {
     kdc = startPeer('mit-kdc');
-    // The native libraries read their configuration from the environment, as they do for any program.
-    for (const k of ['KRB5_CONFIG', 'KRB5CCNAME', 'KRB5_KTNAME', 'KRB5RCACHEDIR']) process.env[k] = kdc.env[k];
+    const e = kdc.env;
+    restoreEnv = useEnv({ KRB5_CONFIG: e.KRB5_CONFIG, KRB5CCNAME: e.KRB5CCNAME, KRB5_KTNAME: e.KRB5_KTNAME, KRB5RCACHEDIR: e.KRB5RCACHEDIR });
   } catch (e) {
     if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw e;
   }
@@ -39,10 +39,7 @@ before(() => {
 after(() => {
   kdc?.stop();
   rmSync(work, { recursive: true, force: true });
-  for (const k of ['KRB5_CONFIG', 'KRB5CCNAME', 'KRB5_KTNAME', 'KRB5RCACHEDIR']) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
-  }
+  restoreEnv();
 });
 
 const LIBS = ['mit', 'heimdal'] as const;
@@ -288,8 +285,7 @@ test('native step() runs off the event loop: timers fire while the KDC is slow, 
   const port = (relay.address() as { port: number }).port;
   const conf = join(work, 'slow-krb5.conf');
   writeFileSync(conf, readFileSync(kdc!.env.KRB5_CONFIG!, 'utf8').replace(new RegExp(`${kdcHost}:${kdcPort}`, 'g'), `127.0.0.1:${port}`));
-  const previous = process.env.KRB5_CONFIG;
-  process.env.KRB5_CONFIG = conf;
+  const restore = useEnv({ KRB5_CONFIG: conf });
   try {
     const i = initiator('native', 'mit', { credentials: { principal: kdc!.env.MITKDC_USER!, password: kdc!.env.MITKDC_PASSWORD! } });
     let ticks = 0;
@@ -302,7 +298,7 @@ test('native step() runs off the event loop: timers fire while the KDC is slow, 
     // The step spent >= 1.5 s waiting for the KDC (AS and TGS exchanges); a blocked loop would tick ~0 times.
     assert.ok(ticks >= 50, `the event loop kept running (${ticks} ticks)`);
   } finally {
-    process.env.KRB5_CONFIG = previous;
+    restore();
     for (const s of sockets) s.destroy();
     relay.close();
   }

@@ -15,7 +15,7 @@ import { startKdc } from '../../lib/kdc/index.js';
 import { pacAuthorizationData } from '../../lib/kdc/pac.js';
 import { createAcceptor, createInitiator } from '../../lib/api.js';
 import { fuzzDecoder, FUZZ_RUNS } from '../asn1/fuzz-inputs.js';
-import { needNative, needPeer, startPeer } from '../peers/harness.js';
+import { needNative, needPeer, startPeer, useEnv } from '../peers/harness.js';
 
 const authtime = new Date('2026-11-25T10:00:00Z');
 const logonInfo: KerbValidationInfo = {
@@ -95,12 +95,10 @@ test('embedded KDC PACs: MIT\'s acceptor (native) verifies the signatures and bo
       return ad;
     },
   });
-  const saved = { KRB5_CONFIG: process.env.KRB5_CONFIG, KRB5RCACHEDIR: process.env.KRB5RCACHEDIR };
+  kdc.writeKrb5Conf(join(dir, 'krb5.conf'));
+  kdc.writeKeytab(join(dir, 'kt'), ['HTTP/web.pac.test']);
+  const restoreEnv = useEnv({ KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5RCACHEDIR: dir });
   try {
-    kdc.writeKrb5Conf(join(dir, 'krb5.conf'));
-    kdc.writeKeytab(join(dir, 'kt'), ['HTTP/web.pac.test']);
-    process.env.KRB5_CONFIG = join(dir, 'krb5.conf');
-    process.env.KRB5RCACHEDIR = dir;
     const run = async (backend: 'native' | 'pure') => {
       const i = createInitiator({ backend: 'pure', target: 'HTTP/web.pac.test@PAC.TEST', krb5Config: join(dir, 'krb5.conf'), credentials: { principal: 'alice@PAC.TEST', password: 'pw' } });
       const a = createAcceptor({ backend, gssapiLibrary: 'mit', keytab: join(dir, 'kt') });
@@ -122,10 +120,7 @@ test('embedded KDC PACs: MIT\'s acceptor (native) verifies the signatures and bo
     await assert.rejects(run('pure'), (e: unknown) => e instanceof SpnegoError && /KRB_AP_ERR_MODIFIED|PAC|DECODE/i.test(e.message));
     if (await needNative(t, 'mit')) assert.equal(await run('native').catch(() => undefined), undefined, 'MIT does not vouch for a touched PAC');
   } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
     await kdc.stop();
     rmSync(dir, { recursive: true, force: true });
   }

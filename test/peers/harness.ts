@@ -108,3 +108,7 @@ export async function needNative(t: TestContext, library: string): Promise<boole
   t.skip(why);
   return false;
 }
+
+
+// Environment for the native libraries: see lib/util/env.ts.
+export { useEnv } from '../../lib/util/env.js';
