@@ -1,27 +1,14 @@
 // HTTP Negotiate (RFC 4559) against Apache httpd with mod_auth_gssapi (MIT's libgssapi inside):
 // our initiator, native and pure, gets a 200 for /private, the user Apache saw is ours, and the
 // mutual-authentication token Apache sends back completes our context.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { needNative, needPeer, startPeer, useEnv, type RunningPeer } from '../peers/harness.js';
+import { needNative, needPeer, peerForFile } from '../peers/harness.js';
 import { createInitiator } from '../../lib/api.js';
 import { decodeNegotiationToken, NegState } from '../../lib/spnego/codec.js';
 
-let apache: RunningPeer | undefined;
-let restoreEnv = () => {};
-before(() => {
-  try {
-    apache = startPeer('apache-negotiate');
-    restoreEnv = useEnv({ KRB5_CONFIG: apache.env.KRB5_CONFIG, KRB5CCNAME: apache.env.KRB5CCNAME });
-  } catch (e) {
-    if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw e;
-  }
-});
-after(() => {
-  apache?.stop();
-  restoreEnv();
-});
+const apachePeer = peerForFile('apache-negotiate', ['KRB5_CONFIG', 'KRB5CCNAME']);
 
 function wwwAuthenticate(raw: string[]): string[] {
   const out: string[] = [];
@@ -45,9 +32,9 @@ function get(url: string, agent: Agent, authorization?: string): Promise<{ statu
 
 for (const backend of ['native', 'pure'] as const) {
   test(`${backend} initiator -> Apache mod_auth_gssapi over HTTP Negotiate: 200, user seen, mutual auth completes`, async (t) => {
-    if (!needPeer(t, 'apache-negotiate') || !apache) return;
+    if (!needPeer(t, 'apache-negotiate') || !apachePeer.current) return;
     if (backend === 'native' && !(await needNative(t, 'mit'))) return;
-    const env = apache.env;
+    const env = apachePeer.current!.env;
     const url = env.APACHE_URL!; // .../private
     const agent = new Agent({ keepAlive: true, maxSockets: 1 }); // GssapiConnectionBound: one connection
     try {

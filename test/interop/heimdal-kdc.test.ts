@@ -2,14 +2,14 @@
 // tickets from Heimdal's kinit are used by both backends, and the seed SPNEGO flow runs in all four
 // pairings with MIT's and with Heimdal's libgssapi, every mechListMIC recomputed byte for byte.
 // Heimdal's kinit and kgetcred also get tickets from our embedded KDC.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { needNative, needPeer, startPeer, useEnv, type RunningPeer } from '../peers/harness.js';
+import { KRB5_ENV, needNative, needPeer, peerForFile, useEnv } from '../peers/harness.js';
 import { runPairing, pairingOk } from '../../lib/cli/pairings.js';
 import { requestInitialTicket } from '../../lib/krb5/client/as.js';
 import { KerberosError } from '../../lib/errors.js';
@@ -18,22 +18,8 @@ import { startKdc } from '../../lib/kdc/index.js';
 import type { Backend } from '../../lib/context.js';
 
 const run = promisify(execFile);
-let kdc: RunningPeer | undefined;
-let restoreEnv = () => {};
-before(() => {
-  try {
-    kdc = startPeer('heimdal-kdc');
-    const e = kdc.env;
-    restoreEnv = useEnv({ KRB5_CONFIG: e.KRB5_CONFIG, KRB5CCNAME: e.KRB5CCNAME, KRB5_KTNAME: e.KRB5_KTNAME, KRB5RCACHEDIR: e.KRB5RCACHEDIR });
-  } catch (e) {
-    if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw e;
-  }
-});
-after(() => {
-  kdc?.stop();
-  restoreEnv();
-});
-const ready = (t: import('node:test').TestContext) => needPeer(t, 'heimdal-kdc') && kdc !== undefined;
+const kdcPeer = peerForFile('heimdal-kdc', KRB5_ENV);
+const ready = (t: import('node:test').TestContext) => needPeer(t, 'heimdal-kdc') && kdcPeer.current !== undefined;
 const who = (p: string) => {
   const [n, realm] = p.split('@');
   return { realm: realm!, name: { nameType: 1, nameString: n!.split('/') } };
@@ -41,7 +27,7 @@ const who = (p: string) => {
 
 test('pure client against Heimdal\'s KDC: TGT with the password (ETYPE-INFO2 salt), typed errors for a bad password and an unknown client', async (t) => {
   if (!ready(t)) return;
-  const e = kdc!.env;
+  const e = kdcPeer.current!.env;
   const kdcs = () => ({ kdcs: [{ host: e.HEIMDALKDC_KDC_ADDR!, port: Number(e.HEIMDALKDC_KDC_PORT), transport: 'tcp' as const }] });
   const tgt = await requestInitialTicket({ ...kdcs(), client: who(e.HEIMDALKDC_USER!), secret: { password: e.HEIMDALKDC_PASSWORD! }, etypes: [18, 17] });
   assert.equal(tgt.server.name.nameString[0], 'krbtgt');
@@ -53,7 +39,7 @@ test('pure client against Heimdal\'s KDC: TGT with the password (ETYPE-INFO2 sal
 
 test('Heimdal\'s KDC, principals with aes-sha1, aes-sha2 (RFC 8009) and rc4 keys: our AS with only those enctypes, then a handshake with pure and native acceptors', async (t) => {
   if (!ready(t)) return;
-  const e = kdc!.env;
+  const e = kdcPeer.current!.env;
   const kdcs = () => ({ kdcs: [{ host: e.HEIMDALKDC_KDC_ADDR!, port: Number(e.HEIMDALKDC_KDC_PORT), transport: 'tcp' as const }] });
   const native = (await import('../../lib/native/index.js')).nativeInfo('mit').loaded;
   for (const [user, password, etypes] of [
@@ -77,7 +63,7 @@ test('Heimdal\'s KDC, principals with aes-sha1, aes-sha2 (RFC 8009) and rc4 keys
 for (const lib of ['mit', 'heimdal'] as const) {
   test(`Heimdal's KDC, ${lib} libgssapi: the seed flow in all four pairings, mechListMICs recomputed byte for byte`, async (t) => {
     if (!ready(t) || !(await needNative(t, lib))) return;
-    const e = kdc!.env;
+    const e = kdcPeer.current!.env;
     const restore = useEnv({ SPNEGO_GSSAPI_LIBRARY: lib });
     try {
       for (const ib of ['native', 'pure'] as Backend[]) {

@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { needNative, needPeer, startPeer, useEnv, type RunningPeer } from '../peers/harness.js';
+import { KRB5_ENV, needNative, needPeer, peerForFile, useEnv } from '../peers/harness.js';
 import { createAcceptor, createInitiator } from '../../lib/api.js';
 import type { SecurityContext } from '../../lib/context.js';
 import { GssError, UsageError } from '../../lib/errors.js';
@@ -23,41 +23,29 @@ import { Krb5Initiator } from '../../lib/krb5/initiator.js';
 import { GssFlags } from '../../lib/krb5/gss/checksum.js';
 import { parsePrincipal } from '../../lib/krb5/types.js';
 
-let kdc: RunningPeer | undefined;
+const kdcPeer = peerForFile('mit-kdc', KRB5_ENV);
 let work: string;
-let restoreEnv = () => {};
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'spnego-native-'));
-  try {
-    kdc = startPeer('mit-kdc');
-    const e = kdc.env;
-    restoreEnv = useEnv({ KRB5_CONFIG: e.KRB5_CONFIG, KRB5CCNAME: e.KRB5CCNAME, KRB5_KTNAME: e.KRB5_KTNAME, KRB5RCACHEDIR: e.KRB5RCACHEDIR });
-  } catch (e) {
-    if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw e;
-  }
 });
-after(() => {
-  kdc?.stop();
-  rmSync(work, { recursive: true, force: true });
-  restoreEnv();
-});
+after(() => rmSync(work, { recursive: true, force: true }));
 
 const LIBS = ['mit', 'heimdal'] as const;
 const PAIRS = [['native', 'native'], ['native', 'pure'], ['pure', 'native'], ['pure', 'pure']] as const;
 type Backend = 'native' | 'pure';
 
 async function ready(t: import('node:test').TestContext, lib: string): Promise<boolean> {
-  return needPeer(t, 'mit-kdc') && kdc !== undefined && (await needNative(t, lib));
+  return needPeer(t, 'mit-kdc') && kdcPeer.current !== undefined && (await needNative(t, lib));
 }
 
 function initiator(backend: Backend, lib: string, o: Partial<Parameters<typeof createInitiator>[0]> = {}): SecurityContext {
   return createInitiator({
-    backend, gssapiLibrary: lib, target: kdc!.env.MITKDC_SERVICE_HOSTBASED!, credentials: { ccache: kdc!.env.KRB5CCNAME! },
-    krb5Config: backend === 'pure' ? kdc!.env.KRB5_CONFIG : undefined, ...o,
+    backend, gssapiLibrary: lib, target: kdcPeer.current!.env.MITKDC_SERVICE_HOSTBASED!, credentials: { ccache: kdcPeer.current!.env.KRB5CCNAME! },
+    krb5Config: backend === 'pure' ? kdcPeer.current!.env.KRB5_CONFIG : undefined, ...o,
   });
 }
 function acceptor(backend: Backend, lib: string, o: Partial<Parameters<typeof createAcceptor>[0]> = {}): SecurityContext {
-  return createAcceptor({ backend, gssapiLibrary: lib, keytab: kdc!.env.KRB5_KTNAME, ...o });
+  return createAcceptor({ backend, gssapiLibrary: lib, keytab: kdcPeer.current!.env.KRB5_KTNAME, ...o });
 }
 
 /** Runs the exchange to completion; returns the tokens in order. */
@@ -122,8 +110,8 @@ for (const lib of LIBS) {
         assert.equal(tokens.length, 2, 'AP-REQ, AP-REP');
         assert.equal(i.info.backend, ib);
         assert.equal(a.info.backend, ab);
-        assert.equal(a.info.initiatorName, kdc!.env.MITKDC_USER);
-        assert.equal(i.info.acceptorName, kdc!.env.MITKDC_SERVICE);
+        assert.equal(a.info.initiatorName, kdcPeer.current!.env.MITKDC_USER);
+        assert.equal(i.info.acceptorName, kdcPeer.current!.env.MITKDC_SERVICE);
         assert.ok(i.info.sessionKey && a.info.sessionKey);
         assert.equal(i.info.sessionKey.enctype, 18);
         assert.equal(a.info.sessionKey.enctype, 18);
@@ -208,9 +196,9 @@ for (const lib of LIBS) {
 test('native credentials: password and client keytab (MIT), password (Heimdal); the context is the same', async (t) => {
   if (!(await ready(t, 'mit'))) return;
   const kinds = [
-    ['mit', { principal: kdc!.env.MITKDC_USER!, password: kdc!.env.MITKDC_PASSWORD! }],
-    ['mit', { principal: kdc!.env.MITKDC_USER!, keytab: kdc!.env.KRB5_CLIENT_KTNAME! }],
-    ['heimdal', { principal: kdc!.env.MITKDC_USER!, password: kdc!.env.MITKDC_PASSWORD! }],
+    ['mit', { principal: kdcPeer.current!.env.MITKDC_USER!, password: kdcPeer.current!.env.MITKDC_PASSWORD! }],
+    ['mit', { principal: kdcPeer.current!.env.MITKDC_USER!, keytab: kdcPeer.current!.env.KRB5_CLIENT_KTNAME! }],
+    ['heimdal', { principal: kdcPeer.current!.env.MITKDC_USER!, password: kdcPeer.current!.env.MITKDC_PASSWORD! }],
   ] as const;
   for (const [lib, credentials] of kinds) {
     if (!(await needNative(t, lib))) return;
@@ -218,7 +206,7 @@ test('native credentials: password and client keytab (MIT), password (Heimdal); 
       const i = initiator('native', lib, { credentials, mech });
       const a = acceptor('pure', lib, { mech });
       await handshake(i, a);
-      assert.equal(a.info.initiatorName, kdc!.env.MITKDC_USER, `${lib} ${Object.keys(credentials).join('+')} ${mech}`);
+      assert.equal(a.info.initiatorName, kdcPeer.current!.env.MITKDC_USER, `${lib} ${Object.keys(credentials).join('+')} ${mech}`);
       assert.equal(toHex(i.info.sessionKey!.key), toHex(a.info.sessionKey!.key));
     }
   }
@@ -228,14 +216,14 @@ test('native typed errors: wrong password, unknown service principal, clock skew
   if (!(await ready(t, 'mit'))) return;
   const minorName = (e: unknown) => (e as { minorName?: string }).minorName;
   // Wrong password: the KDC refuses the pre-authentication.
-  await assert.rejects(initiator('native', 'mit', { credentials: { principal: kdc!.env.MITKDC_USER!, password: 'wrong' } }).step(),
+  await assert.rejects(initiator('native', 'mit', { credentials: { principal: kdcPeer.current!.env.MITKDC_USER!, password: 'wrong' } }).step(),
     (e: unknown) => e instanceof GssError && minorName(e) === 'KRB5KDC_ERR_PREAUTH_FAILED' && /MIT/.test(e.message));
   // Unknown service principal: the TGS request fails.
-  await assert.rejects(initiator('native', 'mit', { target: `HTTP/nowhere.example.test@${kdc!.env.MITKDC_REALM}` }).step(),
+  await assert.rejects(initiator('native', 'mit', { target: `HTTP/nowhere.example.test@${kdcPeer.current!.env.MITKDC_REALM}` }).step(),
     (e: unknown) => e instanceof GssError && minorName(e) === 'KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN');
   // Clock skew: an authenticator ten minutes old, made with the real ticket, reaches the native acceptor.
-  const cc = openCcache(kdc!.env.KRB5CCNAME!);
-  const sp = parsePrincipal(kdc!.env.MITKDC_SERVICE!);
+  const cc = openCcache(kdcPeer.current!.env.KRB5CCNAME!);
+  const sp = parsePrincipal(kdcPeer.current!.env.MITKDC_SERVICE!);
   const svc = cc.find({ realm: sp.realm, name: { nameType: sp.nameType, nameString: sp.nameString } })!;
   assert.ok(svc, 'the service ticket is in the ccache');
   const old = new Krb5Initiator({
@@ -246,7 +234,7 @@ test('native typed errors: wrong password, unknown service principal, clock skew
     (e: unknown) => e instanceof GssError && minorName(e) === 'KRB5KRB_AP_ERR_SKEW' && (e as GssError & { token?: Uint8Array }).token !== undefined);
   // Expired credentials: a copy of the ccache whose tickets all ended an hour ago.
   const expired = join(work, 'expired.ccache');
-  const parsed = readCcache(readFileSync(kdc!.env.KRB5CCNAME!.replace(/^FILE:/, '')));
+  const parsed = readCcache(readFileSync(kdcPeer.current!.env.KRB5CCNAME!.replace(/^FILE:/, '')));
   const { encodeCcache } = await import('../../lib/krb5/ccache.js');
   for (const c of parsed.credentials) c.endtime = new Date(Date.now() - 3600_000);
   writeFileSync(expired, encodeCcache(parsed));
@@ -261,7 +249,7 @@ test('native typed errors: wrong password, unknown service principal, clock skew
   await handshake(initiator('native', 'mit', { channelBindings: cb }), acceptor('native', 'mit', { channelBindings: cb }));
   // A service key the keytab does not have: a clear message naming the problem.
   const emptyKt = join(work, 'other.keytab');
-  copyFileSync(kdc!.env.MITKDC_KEYTAB!, emptyKt);
+  copyFileSync(kdcPeer.current!.env.MITKDC_KEYTAB!, emptyKt);
   writeFileSync(emptyKt, Uint8Array.of(5, 2));
   await assert.rejects(acceptor('native', 'mit', { keytab: emptyKt }).step(await initiator('pure', 'mit').step()),
     (e: unknown) => e instanceof GssError && e.major !== undefined && /MIT/.test(e.message));
@@ -270,7 +258,7 @@ test('native typed errors: wrong password, unknown service principal, clock skew
 test('native step() runs off the event loop: timers fire while the KDC is slow, and a second step() is refused', async (t) => {
   if (!(await ready(t, 'mit'))) return;
   // A TCP relay on loopback that holds every KDC request for 1.5 s before passing it on.
-  const [kdcHost, kdcPort] = [kdc!.env.MITKDC_KDC_ADDR!, Number(kdc!.env.MITKDC_KDC_PORT)];
+  const [kdcHost, kdcPort] = [kdcPeer.current!.env.MITKDC_KDC_ADDR!, Number(kdcPeer.current!.env.MITKDC_KDC_PORT)];
   const sockets = new Set<Socket>();
   const relay: Server = createServer((client) => {
     sockets.add(client);
@@ -284,10 +272,10 @@ test('native step() runs off the event loop: timers fire while the KDC is slow, 
   await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
   const port = (relay.address() as { port: number }).port;
   const conf = join(work, 'slow-krb5.conf');
-  writeFileSync(conf, readFileSync(kdc!.env.KRB5_CONFIG!, 'utf8').replace(new RegExp(`${kdcHost}:${kdcPort}`, 'g'), `127.0.0.1:${port}`));
+  writeFileSync(conf, readFileSync(kdcPeer.current!.env.KRB5_CONFIG!, 'utf8').replace(new RegExp(`${kdcHost}:${kdcPort}`, 'g'), `127.0.0.1:${port}`));
   const restore = useEnv({ KRB5_CONFIG: conf });
   try {
-    const i = initiator('native', 'mit', { credentials: { principal: kdc!.env.MITKDC_USER!, password: kdc!.env.MITKDC_PASSWORD! } });
+    const i = initiator('native', 'mit', { credentials: { principal: kdcPeer.current!.env.MITKDC_USER!, password: kdcPeer.current!.env.MITKDC_PASSWORD! } });
     let ticks = 0;
     const timer = setInterval(() => ticks++, 10);
     const running = i.step();

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const requirePeers = process.env.SPNEGO_REQUIRE_PEERS === '1';
@@ -111,4 +111,32 @@ export async function needNative(t: TestContext, library: string): Promise<boole
 
 
 // Environment for the native libraries: see lib/util/env.ts.
-export { useEnv } from '../../lib/util/env.js';
+import { useEnv } from '../../lib/util/env.js';
+export { useEnv };
+
+/** The variables that point MIT's and Heimdal's libraries at a peer's realm. */
+export const KRB5_ENV = ['KRB5_CONFIG', 'KRB5CCNAME', 'KRB5_KTNAME', 'KRB5RCACHEDIR'];
+
+/**
+ * Starts `peer` once for the test file (node:test before/after hooks) and points the listed
+ * environment variables at its values while the file runs. `current` stays undefined when the
+ * peer cannot start (its tests then skip, or fail under SPNEGO_REQUIRE_PEERS=1).
+ */
+export function peerForFile(peer: string, envKeys: string[] = []): { current?: RunningPeer } {
+  const holder: { current?: RunningPeer } = {};
+  let restore = () => {};
+  before(() => {
+    try {
+      holder.current = startPeer(peer);
+      const env = holder.current.env;
+      restore = useEnv(Object.fromEntries(envKeys.map((k) => [k, env[k]])));
+    } catch (e) {
+      if (requirePeers) throw e;
+    }
+  });
+  after(() => {
+    holder.current?.stop();
+    restore();
+  });
+  return holder;
+}
