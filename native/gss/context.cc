@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../js_args.h"
 #include "../worker.h"
 #include "loader.h"
 
@@ -111,19 +112,6 @@ std::string OidToString(gss_OID oid) {
   return out;
 }
 
-std::vector<uint8_t> BytesOf(const Napi::Value& v) {
-  std::vector<uint8_t> out;
-  if (v.IsTypedArray()) {
-    auto a = v.As<Napi::Uint8Array>();
-    out.assign(a.Data(), a.Data() + a.ByteLength());
-  }
-  return out;
-}
-
-std::string StringOf(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
-}
 
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "../js_args.h"
 #include "../worker.h"
 
 namespace spnego {
@@ -208,19 +209,6 @@ SspiStatus UsageFailure(const std::string& call, const std::string& message) {
   return s;
 }
 
-std::vector<uint8_t> BytesOf(const Napi::Value& v) {
-  std::vector<uint8_t> out;
-  if (v.IsTypedArray()) {
-    auto a = v.As<Napi::Uint8Array>();
-    out.assign(a.Data(), a.Data() + a.ByteLength());
-  }
-  return out;
-}
-
-std::string StringOf(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
-}
 
 // GSS request flags -> ISC_REQ_* (InitializeSecurityContextW fContextReq), one by one.
 ULONG IscReqOf(uint32_t gss) {
