@@ -47,3 +47,23 @@ test("'spnego/kdc' and 'spnego/pure' load from CommonJS and ESM", () => {
   const esm = run(['--input-type=module', '-e', "const k = await import('spnego/kdc'); const p = await import('spnego/pure'); const s = await import('spnego'); console.log(typeof k.startKdc, typeof p.createAcceptor, s.nativeInfo().loaded === true || typeof s.nativeInfo().error)"]).trim();
   assert.match(esm, /^function function (true|string)$/);
 });
+
+test('the built package finds and loads the native addon from CommonJS and ESM alike (or says why not)', async (t) => {
+  const { nativeInfo } = await import('../../lib/native/index.js');
+  const fromSource = nativeInfo();
+  const cjs = JSON.parse(run(['-e', "console.log(JSON.stringify(require('spnego').nativeInfo()))"]));
+  const esm = JSON.parse(run(['--input-type=module', '-e', "import { nativeInfo } from 'spnego'; console.log(JSON.stringify(nativeInfo()))"]));
+  assert.deepEqual(cjs, fromSource, 'CommonJS (dist/cjs/native/here.js is __dirname) sees what the source sees');
+  assert.deepEqual(esm, fromSource);
+  if (!fromSource.loaded) {
+    assert.match(String(fromSource.error), /native|addon|build/i);
+    if (process.env.SPNEGO_REQUIRE_PEERS === '1') assert.fail(`SPNEGO_REQUIRE_PEERS=1 but the addon did not load: ${fromSource.error}`);
+    t.diagnostic(`native addon absent: ${fromSource.error}`);
+    return;
+  }
+  assert.match(String(cjs.library), /^(MIT|Heimdal|GSS\.framework|SSPI)$/);
+  // SPNEGO_DISABLE_NATIVE makes 'auto' choose pure and says so.
+  const off = JSON.parse(execFileSync(process.execPath, ['-e', "console.log(JSON.stringify(require('spnego').nativeInfo()))"], { cwd: root, encoding: 'utf8', env: { ...process.env, SPNEGO_DISABLE_NATIVE: '1' } }));
+  assert.equal(off.loaded, false);
+  assert.match(off.error, /SPNEGO_DISABLE_NATIVE=1/);
+});
