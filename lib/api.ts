@@ -7,10 +7,12 @@ import type { AcceptorOptions, Backend, InitiatorOptions, SecurityContext } from
 import { createNativeContext, nativeInfo } from './native/index.js';
 import { createPureAcceptor, createPureInitiator } from './pure/index.js';
 
-function pickBackend(choice: InitiatorOptions['backend'], library?: string): Backend {
+function pickBackend(choice: InitiatorOptions['backend'], library?: string, krb5Config?: string): Backend {
   const b = choice ?? 'auto';
   if (b === 'pure' || b === 'native') return b;
   if (b !== 'auto') throw new UsageError(`backend must be 'auto', 'native' or 'pure', not '${String(b)}'`);
+  // A krb5.conf other than KRB5_CONFIG can only be honoured by the pure backend.
+  if (krb5Config && krb5Config !== process.env.KRB5_CONFIG) return 'pure';
   return nativeInfo(library).loaded ? 'native' : 'pure';
 }
 
@@ -21,7 +23,7 @@ function checkMech(m: unknown): void {
 export function createInitiator(opts: InitiatorOptions): SecurityContext {
   if (!opts || typeof opts.target !== 'string' || !opts.target) throw new UsageError('createInitiator needs { target: "HTTP@host" | "HTTP/host@REALM" }');
   checkMech(opts.mech);
-  return pickBackend(opts.backend, opts.gssapiLibrary) === 'native' ? createNativeContext('initiator', opts) : createPureInitiator(opts);
+  return pickBackend(opts.backend, opts.gssapiLibrary, opts.krb5Config) === 'native' ? createNativeContext('initiator', opts) : createPureInitiator(opts);
 }
 
 export function createAcceptor(opts: AcceptorOptions = {}): SecurityContext {

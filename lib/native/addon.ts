@@ -339,7 +339,8 @@ export function createAddonContext(addon: Addon, role: 'initiator' | 'acceptor',
   };
   if (role === 'initiator') {
     const io = o as InitiatorOptions;
-    if (io.krb5Config) throw new UsageError('krb5Config is a pure-backend option; the native library reads KRB5_CONFIG');
+    // The libraries read KRB5_CONFIG from the environment; another path cannot be honoured per context.
+    if (io.krb5Config && io.krb5Config !== process.env.KRB5_CONFIG) throw new UsageError(`krb5Config ${io.krb5Config} applies to the pure backend only; the native library reads KRB5_CONFIG (${process.env.KRB5_CONFIG ?? 'unset'})`);
     opts.target = io.target;
     opts.targetType = targetNameType(io.target);
     opts.flags = optionsToGssFlags(io.flags);

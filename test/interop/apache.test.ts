@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { needNative, needPeer, peerForFile } from '../peers/harness.js';
 import { createInitiator } from '../../lib/api.js';
+import { negotiateFetch } from '../../lib/http/index.js';
 import { decodeNegotiationToken, NegState } from '../../lib/spnego/codec.js';
 
 const apachePeer = peerForFile('apache-negotiate', ['KRB5_CONFIG', 'KRB5CCNAME']);
@@ -61,5 +62,16 @@ for (const backend of ['native', 'pure'] as const) {
     } finally {
       agent.destroy();
     }
+  });
+}
+
+for (const backend of ['native', 'pure'] as const) {
+  test(`negotiateFetch (${backend}) -> Apache mod_auth_gssapi: 200 and Apache's mutual-authentication token verified`, async (t) => {
+    if (!needPeer(t, 'apache-negotiate') || !apachePeer.current) return;
+    if (backend === 'native' && !(await needNative(t, 'mit'))) return;
+    const env = apachePeer.current.env;
+    const res = await negotiateFetch(env.APACHE_URL!, {}, { backend, target: 'HTTP@localhost', krb5Config: env.KRB5_CONFIG, credentials: { ccache: env.KRB5CCNAME! } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-remote-user'), env.MITKDC_USER);
   });
 }

@@ -67,3 +67,8 @@ test('the built package finds and loads the native addon from CommonJS and ESM a
   assert.equal(off.loaded, false);
   assert.match(off.error, /SPNEGO_DISABLE_NATIVE=1/);
 });
+
+test("'spnego/http' loads from CommonJS and ESM", () => {
+  assert.equal(run(['-e', "const h = require('spnego/http'); console.log(typeof h.negotiate, typeof h.negotiateFetch)"]).trim(), 'function function');
+  assert.equal(run(['--input-type=module', '-e', "const h = await import('spnego/http'); console.log(typeof h.negotiate, typeof h.authenticate)"]).trim(), 'function function');
+});

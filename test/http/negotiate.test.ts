@@ -1,0 +1,106 @@
+// HTTP Negotiate (RFC 4559): our middleware and fetch client, native and pure, against each other
+// and against real peers: curl --negotiate (MIT's libgssapi through libcurl) as the client of our
+// middleware, Apache mod_auth_gssapi as the server of our client. The realm is the embedded KDC.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startKdc, type Kdc } from '../../lib/kdc/index.js';
+import { negotiate, negotiateFetch } from '../../lib/http/index.js';
+import { requestInitialTicket } from '../../lib/krb5/client/as.js';
+import { FileCcache } from '../../lib/krb5/ccache.js';
+import { needNative, requirePeers, useEnv } from '../peers/harness.js';
+import type { Backend } from '../../lib/context.js';
+
+const REALM = 'HTTP.TEST';
+let kdc: Kdc;
+let dir: string;
+let restoreEnv = () => {};
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'spnego-http-'));
+  kdc = await startKdc({ realm: REALM, principals: [{ name: 'alice', password: 'alice-pw', pac: { userRid: 1105, groupRids: [512] } }, { name: 'HTTP/localhost' }] });
+  kdc.writeKrb5Conf(join(dir, 'krb5.conf'));
+  kdc.writeKeytab(join(dir, 'http.keytab'), ['HTTP/localhost']);
+  // A TGT in a ccache, for curl (MIT) and for the native client; the pure client uses it too.
+  const client = { realm: REALM, name: { nameType: 1, nameString: ['alice'] } };
+  const tgt = await requestInitialTicket({ kdcs: [{ host: kdc.host, port: kdc.port }], client, secret: { password: 'alice-pw' }, etypes: [18] });
+  FileCcache.create(join(dir, 'ccache'), client, [tgt]);
+  restoreEnv = useEnv({ KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(dir, 'ccache')}`, KRB5RCACHEDIR: dir });
+});
+after(async () => {
+  restoreEnv();
+  await kdc.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function serve(backend: Backend, errors: unknown[] = []): Promise<{ url: string; server: Server }> {
+  const mw = negotiate({ backend, keytab: join(dir, 'http.keytab'), krb5Config: join(dir, 'krb5.conf'), onError: (e) => errors.push(e) } as Parameters<typeof negotiate>[0]);
+  const server = createServer((req, res) => mw(req, res, () => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ user: req.negotiate!.user, backend: req.negotiate!.info.backend, groups: req.negotiate!.info.pac?.groupSids ?? [] }));
+  }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://localhost:${(server.address() as { port: number }).port}/whoami`, server };
+}
+
+for (const sb of ['pure', 'native'] as Backend[]) {
+  for (const cb of ['pure', 'native'] as Backend[]) {
+    test(`negotiateFetch (${cb}) -> negotiate middleware (${sb}): 200, the user and its PAC groups, mutual authentication verified`, async (t) => {
+      if ((sb === 'native' || cb === 'native') && !(await needNative(t, 'mit'))) return;
+      const { url, server } = await serve(sb);
+      try {
+        const res = await negotiateFetch(url, {}, { backend: cb, target: 'HTTP@localhost', krb5Config: join(dir, 'krb5.conf') });
+        assert.equal(res.status, 200);
+        const body = await res.json() as { user: string; backend: string; groups: string[] };
+        assert.equal(body.user, `alice@${REALM}`);
+        assert.equal(body.backend, sb);
+        assert.ok(body.groups.some((g) => g.endsWith('-512')), `the PAC's groups reach the handler: ${JSON.stringify(body.groups)}`);
+      } finally {
+        server.close();
+      }
+    });
+  }
+}
+
+test('the middleware: no header -> 401 Negotiate; a garbage token -> 401 and onError gets a typed error; nothing leaks', async () => {
+  const errors: unknown[] = [];
+  const { url, server } = await serve('pure', errors);
+  try {
+    const bare = await fetch(url);
+    assert.equal(bare.status, 401);
+    assert.equal(bare.headers.get('www-authenticate'), 'Negotiate');
+    const bad = await fetch(url, { headers: { authorization: 'Negotiate YWJjZGVm' } });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.headers.get('www-authenticate'), 'Negotiate');
+    assert.equal(errors.length, 1);
+    assert.equal((errors[0] as { name?: string }).name, 'DecodeError');
+    assert.doesNotMatch(await bad.text(), /Decode|DER|token/i, 'the client is told nothing about why');
+  } finally {
+    server.close();
+  }
+});
+
+test('curl --negotiate (MIT libgssapi through libcurl) -> our middleware, pure and native', async (t) => {
+  if (!existsSync('/usr/bin/curl') || !existsSync('/usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2')) {
+    if (requirePeers) throw new Error('SPNEGO_REQUIRE_PEERS=1 but curl with GSS-Negotiate is not installed');
+    t.skip('curl or MIT libgssapi not installed');
+    return;
+  }
+  for (const sb of ['pure', 'native'] as Backend[]) {
+    if (sb === 'native' && !(await needNative(t, 'mit'))) return;
+    const { url, server } = await serve(sb);
+    try {
+      // The KDC runs in this process: curl is spawned asynchronously.
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile('curl', ['-sS', '--negotiate', '-u', ':', '-D', '-', url], { env: process.env, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message} ${stderr}`)) : resolve(stdout))));
+      assert.match(out, /^HTTP\/1\.1 200/m, out);
+      assert.match(out, /^WWW-Authenticate: Negotiate [A-Za-z0-9+/=]+\r?$/m, 'the mutual-authentication token for curl');
+      assert.match(out, new RegExp(`"user":"alice@${REALM}"`));
+    } finally {
+      server.close();
+    }
+  }
+});
