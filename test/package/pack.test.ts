@@ -18,7 +18,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 test('npm pack + npm install in a fresh project: addon built or explained, require/import/bin work', { timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spnego-pack-'));
   try {
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, maxBuffer: 64 << 20 });
+    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, maxBuffer: 64 << 20 }); // dist/ is built by npm test; rebuilding it here would race the other test files
     const packed = JSON.parse(stdout.slice(stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
     for (const want of ['binding.gyp', 'native/addon.cc', 'native/gss/context.cc', 'native/sspi/context.cc', 'scripts/install.mjs', 'dist/esm/index.js', 'dist/cjs/index.js', 'bin/spnego.mjs']) {
