@@ -37,6 +37,12 @@ export async function negotiateFetch(url: string | URL, init: RequestInit = {}, 
       const res = await fetch(url, { ...init, headers });
       const back = serverToken(res);
       if (res.status === 401 && back && !ctx.complete) {
+        // Read the 401 to its end so the next leg goes out on the same keep-alive connection:
+        // the server's half-made context waits on that connection (RFC 4559 multi-leg).
+        await res.arrayBuffer();
+        // fetch (undici) puts the connection back in its pool a turn of the event loop after the
+        // body ends; a request sent before that opens a new connection, where the context is not.
+        await new Promise((resolve) => setImmediate(resolve));
         token = await ctx.step(back);
         if (token) continue;
       }

@@ -25,7 +25,7 @@ export interface NegotiateResult {
 export interface NegotiateOptions extends AcceptorOptions {
   /** Called with every failed authentication (a typed SpnegoError). */
   onError?: (err: unknown, req: IncomingMessage) => void;
-  /** The realm shown in the 401 body; nothing else is disclosed. Default "Negotiate". */
+  /** The body of every 401 (nothing about the failure is disclosed). Default "Negotiate authentication required". */
   unauthorizedBody?: string;
 }
 
@@ -60,9 +60,13 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
   }
   const input = Buffer.from(m[1]!, 'base64');
   let ctx = pending.get(req.socket);
-  // A NegTokenInit (framed, 0x60) always starts a new context on this connection.
-  if (!ctx || input[0] === 0x60) ctx = createAcceptor(o);
   pending.delete(req.socket);
+  // A NegTokenInit (framed, 0x60) always starts a new context on this connection.
+  if (ctx && input[0] === 0x60) {
+    ctx.dispose();
+    ctx = undefined;
+  }
+  ctx ??= createAcceptor(o);
   let out: Uint8Array | undefined;
   try {
     out = await ctx.step(input);

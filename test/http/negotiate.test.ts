@@ -104,3 +104,20 @@ test('curl --negotiate (MIT libgssapi through libcurl) -> our middleware, pure a
     }
   }
 });
+
+for (const sb of ['pure', 'native'] as Backend[]) {
+  test(`multi-leg over one connection: ntlm listed first, so request-mic and more round trips (middleware ${sb})`, async (t) => {
+    if (sb === 'native' && !(await needNative(t, 'mit'))) return;
+    const { url, server } = await serve(sb);
+    let connections = 0;
+    server.on('connection', () => connections++);
+    try {
+      const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: join(dir, 'krb5.conf'), spnego: { mechs: ['ntlm', 'krb5'] } });
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { user: string }).user, `alice@${REALM}`);
+      assert.equal(connections, 1, 'the legs shared one keep-alive connection, where the context waited');
+    } finally {
+      server.close();
+    }
+  });
+}
