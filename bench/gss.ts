@@ -14,20 +14,14 @@ import { requestServiceTicket } from '../lib/krb5/client/tgs.js';
 import { FileCcache } from '../lib/krb5/ccache.js';
 import { nativeInfo } from '../lib/native/index.js';
 import { useEnv } from '../lib/util/env.js';
+import { exchange } from '../lib/cli/pairings.js';
 import { loadKerberosAddon, type KerberosAddon } from './kerberos-addon.js';
 import { asyncOpsPerSec, opsPerSec, printTable } from './util.js';
 
 const REALM = 'BENCH.TEST';
 const SPN = 'HTTP/web.bench.test';
 
-async function handshake(i: SecurityContext, a: SecurityContext): Promise<void> {
-  let t = await i.step();
-  while (t) {
-    const b = await a.step(t);
-    if (!b || i.complete) break;
-    t = await i.step(b);
-  }
-}
+const handshake = (i: SecurityContext, a: SecurityContext) => exchange(i, a);
 
 /** The npm `kerberos` addon's client/server pair (its API: base64 tokens, step, wrap/unwrap). */
 async function kerberosHandshake(k: KerberosAddon, mechOID: unknown): Promise<{ client: any; server: any }> {

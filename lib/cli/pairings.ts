@@ -56,6 +56,24 @@ export function recomputeMic(key: { enctype: number; key: Uint8Array }, fromAcce
   return getMic({ key: k, seqNumber: seq, fromAcceptor, acceptorSubkey }, message);
 }
 
+/**
+ * Passes tokens between an initiator and an acceptor until neither has one to send; returns them
+ * in order (initiator first, then alternating). Completion is the caller's to check.
+ */
+export async function exchange(i: SecurityContext, a: SecurityContext): Promise<Uint8Array[]> {
+  const tokens: Uint8Array[] = [];
+  let tok = await i.step();
+  while (tok) {
+    tokens.push(tok);
+    const back = await a.step(tok);
+    if (!back) break;
+    tokens.push(back);
+    if (i.complete) break;
+    tok = await i.step(back);
+  }
+  return tokens;
+}
+
 export const FIRST_MESSAGE = 'GET /reports/q3 HTTP/1.1';
 
 export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): Promise<PairingResult> {
@@ -68,15 +86,7 @@ export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): P
       krb5Config: ib === 'pure' ? o.krb5Config : undefined, allowWeakCrypto: o.allowWeakCrypto,
     });
     a = createAcceptor({ backend: ab, keytab: o.keytab, spnego: { mechListMIC: 'always' }, allowWeakCrypto: o.allowWeakCrypto });
-    let tok = await i.step();
-    while (tok) {
-      r.tokens.push({ from: 'initiator', bytes: tok });
-      const back = await a.step(tok);
-      if (!back) break;
-      r.tokens.push({ from: 'acceptor', bytes: back });
-      if (i.complete) break;
-      tok = await i.step(back);
-    }
+    r.tokens = (await exchange(i, a)).map((bytes, n) => ({ from: n % 2 ? 'acceptor' : 'initiator', bytes }));
     if (!i.complete || !a.complete) throw new Error(`the negotiation did not complete (initiator ${i.complete}, acceptor ${a.complete})`);
     const ik = i.info.sessionKey;
     const ak = a.info.sessionKey;

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { GSS_MAJOR, GssError, UsageError, type GssMajorName } from '../errors.js';
-import type { AcceptorOptions, ContextInfo, InitiatorOptions, SecurityContext, SpnegoOptions, WrapResult } from '../context.js';
+import type { AcceptorOptions, ContextInfo, InitiatorOptions, PacInfo, SecurityContext, SpnegoOptions, WrapResult } from '../context.js';
 import { SpnegoAcceptor, SpnegoInitiator, type InnerMech } from '../spnego/negotiator.js';
 import { decodeNegotiationToken } from '../spnego/codec.js';
 import { gssFlagsToOptions, optionsToGssFlags } from '../pure/context.js';
@@ -49,7 +49,7 @@ interface AddonContext {
   dispose(): void;
 }
 export interface Addon {
-  info(library?: string): NativeInfo & { features?: Record<string, boolean> };
+  info(library?: string): NativeInfo;
   GssContext: new (opts: Record<string, unknown>) => AddonContext;
 }
 
@@ -128,6 +128,10 @@ export function parseHeimdalKeyblock(b: Uint8Array): { enctype: number; key: Uin
 class NativeMech implements InnerMech {
   complete = false;
   details?: AddonInquire;
+  /** Read once when the context completes (the key, the verified PAC, the expiry time). */
+  sessionKey?: { enctype: number; key: Uint8Array };
+  pac?: PacInfo;
+  expiresAt?: Date;
   constructor(readonly handle: AddonContext, readonly library: string) {}
 
   async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
@@ -145,23 +149,32 @@ class NativeMech implements InnerMech {
     }
     if (r.complete) {
       this.complete = true;
-      this.details = this.handle.inquire();
+      this.established(this.handle.inquire());
     }
     return r.token?.length ? new Uint8Array(r.token) : undefined;
   }
 
-  get sessionKey(): { enctype: number; key: Uint8Array } | undefined {
-    const d = this.details;
-    if (!d) return undefined;
-    if (d.keyblock) {
-      const k = parseHeimdalKeyblock(d.keyblock);
-      if (k) return k;
+  private established(d: AddonInquire): void {
+    this.details = d;
+    if (d.lifetime && d.lifetime !== 0xffffffff) this.expiresAt = new Date(Date.now() + d.lifetime * 1000);
+    const heimdal = d.keyblock && parseHeimdalKeyblock(d.keyblock);
+    if (heimdal) {
+      this.sessionKey = heimdal;
+    } else if (d.sessionKey) {
+      // MIT: the enctype as OID 1.2.840.113554.1.2.2.4.<enctype>.
+      const m = /^1\.2\.840\.113554\.1\.2\.2\.4\.(\d+)$/.exec(d.sessionKeyOid ?? '');
+      this.sessionKey = { enctype: m ? Number(m[1]) : 0, key: new Uint8Array(d.sessionKey) };
     }
-    if (!d.sessionKey) return undefined;
-    // MIT: the enctype as OID 1.2.840.113554.1.2.2.4.<enctype>.
-    const m = /^1\.2\.840\.113554\.1\.2\.2\.4\.(\d+)$/.exec(d.sessionKeyOid ?? '');
-    return { enctype: m ? Number(m[1]) : 0, key: new Uint8Array(d.sessionKey) };
+    // MS-PAC groups on Linux: the library verified the PAC's signatures; we decode its NDR.
+    if (d.pac && d.pacAuthenticated) {
+      try {
+        this.pac = pacInfo(decodePac(new Uint8Array(d.pac)));
+      } catch {
+        /* a PAC we cannot decode is left out, as the pure backend's decoder would refuse it */
+      }
+    }
   }
+
   get integrity(): boolean {
     return true;
   }
@@ -290,22 +303,11 @@ export class NativeContext implements SecurityContext {
       : this.seen;
     const mech = this.spnegoMode !== 'none' ? spnego.chosenMech ?? d?.mech : d?.mech;
     if (mech) info.mech = mech;
-    if (d) {
-      if (d.initiatorName) info.initiatorName = d.initiatorName;
-      if (d.acceptorName) info.acceptorName = d.acceptorName;
-      if (d.lifetime && d.lifetime !== 0xffffffff) info.expiresAt = new Date(Date.now() + d.lifetime * 1000);
-    }
-    const key = this.mech.sessionKey;
-    if (key) info.sessionKey = key;
-    // MS-PAC groups on Linux: the library verified the PAC's signatures; we decode its NDR.
-    if (d?.pac && d.pacAuthenticated) {
-      try {
-        const pac = pacInfo(decodePac(new Uint8Array(d.pac)));
-        if (pac) info.pac = pac;
-      } catch {
-        /* a PAC we cannot decode is left out, as the pure backend's decoder would refuse it */
-      }
-    }
+    if (d?.initiatorName) info.initiatorName = d.initiatorName;
+    if (d?.acceptorName) info.acceptorName = d.acceptorName;
+    if (this.mech.expiresAt) info.expiresAt = this.mech.expiresAt;
+    if (this.mech.sessionKey) info.sessionKey = this.mech.sessionKey;
+    if (this.mech.pac) info.pac = this.mech.pac;
     if (this.spnegoMode !== 'none' && spnego.mechTypes) {
       info.spnego = { mechTypes: spnego.mechTypes, micSent: spnego.micSent, micReceived: spnego.micReceived };
     }

@@ -17,6 +17,8 @@ export interface NativeInfo {
   version?: string;
   /** Why native is unavailable. */
   error?: string;
+  /** Which optional library calls exist (gss_acquire_cred_from, gss_store_cred_into...). */
+  features?: Record<string, boolean>;
 }
 
 export interface NativeBinding {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "../js_args.h"
+#include "../bridge.h"
 #include "../worker.h"
 #include "loader.h"
 
@@ -18,15 +18,6 @@ namespace spnego {
 // Serializes changes to a library's process-wide defaults (Heimdal's acceptor identity and
 // default ccache name), which stand in for the credential store Heimdal lacks.
 std::mutex g_defaultsMu;
-
-// A GSS major/minor pair with the call that returned it and display_status text.
-struct GssStatus {
-  OM_uint32 major = 0;
-  OM_uint32 minor = 0;
-  std::string call;
-  std::string message;
-  bool failed() const { return GSS_ERROR(major) != 0 || !call.empty(); }
-};
 
 namespace {
 
@@ -57,8 +48,8 @@ std::string DisplayStatus(const GssLib& lib, OM_uint32 code, int type) {
   return out;
 }
 
-GssStatus Status(const GssLib& lib, const char* call, OM_uint32 major, OM_uint32 minor) {
-  GssStatus s;
+CallStatus Status(const GssLib& lib, const char* call, OM_uint32 major, OM_uint32 minor) {
+  CallStatus s;
   s.major = major;
   s.minor = minor;
   if (!GSS_ERROR(major)) return s;
@@ -71,8 +62,8 @@ GssStatus Status(const GssLib& lib, const char* call, OM_uint32 major, OM_uint32
   return s;
 }
 
-GssStatus UsageFailure(const std::string& call, const std::string& message) {
-  GssStatus s;
+CallStatus UsageFailure(const std::string& call, const std::string& message) {
+  CallStatus s;
   s.major = 13u << 16;  // GSS_S_FAILURE
   s.call = call;
   s.message = message;
@@ -162,14 +153,14 @@ struct CtxState {
   }
   ~CtxState() { Release(); }
 
-  GssStatus ImportName(const std::string& s, gss_OID type, gss_name_t* out) {
+  CallStatus ImportName(const std::string& s, gss_OID type, gss_name_t* out) {
     OM_uint32 minor = 0;
     gss_buffer_desc b{s.size(), const_cast<char*>(s.data())};
     return Status(*lib, "gss_import_name", lib->import_name(&minor, &b, type, out), minor);
   }
 
   // Heimdal has no gss_acquire_cred_from: name the ccache or keytab through gss_krb5_import_cred.
-  GssStatus ImportKrb5Cred(const std::string& ccacheName, const std::string& keytabName, const std::string& princ) {
+  CallStatus ImportKrb5Cred(const std::string& ccacheName, const std::string& keytabName, const std::string& princ) {
     if (!lib->hasKrb5() || !lib->krb5_import_cred)
       return UsageFailure("gss_krb5_import_cred", lib->path + " has neither gss_acquire_cred_from nor gss_krb5_import_cred: cannot name a ccache or keytab");
     krb5_context k = nullptr;
@@ -177,7 +168,7 @@ struct CtxState {
     krb5_ccache cc = nullptr;
     krb5_keytab kt = nullptr;
     krb5_principal p = nullptr;
-    GssStatus st;
+    CallStatus st;
     if (!ccacheName.empty() && lib->krb5_cc_resolve(k, ccacheName.c_str(), &cc) != 0) st = UsageFailure("krb5_cc_resolve", "cannot resolve ccache " + ccacheName);
     if (!st.failed() && !keytabName.empty() && lib->krb5_kt_resolve(k, keytabName.c_str(), &kt) != 0) st = UsageFailure("krb5_kt_resolve", "cannot resolve keytab " + keytabName);
     if (!st.failed() && !princ.empty() && lib->krb5_parse_name(k, princ.c_str(), &p) != 0) st = UsageFailure("krb5_parse_name", "cannot parse principal " + princ);
@@ -196,7 +187,7 @@ struct CtxState {
   // gss_krb5_import_cred is refused with GSS_S_NO_CRED / GSS_S_BAD_MECH), and Heimdal has no
   // cred store: point its defaults at the ccache (per thread) or keytab (process-wide, under a
   // lock) and acquire through them.
-  GssStatus AcquireThroughDefaults(gss_name_t name, gss_OID_set mechs) {
+  CallStatus AcquireThroughDefaults(gss_name_t name, gss_OID_set mechs) {
     std::lock_guard<std::mutex> lock(g_defaultsMu);
     OM_uint32 minor = 0;
     if (initiator) {
@@ -212,7 +203,7 @@ struct CtxState {
         }
       }
       const char* old = nullptr;
-      GssStatus st = Status(*lib, "gss_krb5_ccache_name", lib->krb5_ccache_name(&minor, ccache.c_str(), &old), minor);
+      CallStatus st = Status(*lib, "gss_krb5_ccache_name", lib->krb5_ccache_name(&minor, ccache.c_str(), &old), minor);
       if (st.failed()) return st;
       if (old && *old) previous = old;
       st = Status(*lib, "gss_acquire_cred", lib->acquire_cred(&minor, name, GSS_C_INDEFINITE, mechs, GSS_C_INITIATE, &cred, nullptr, nullptr), minor);
@@ -225,7 +216,7 @@ struct CtxState {
     if (!lib->register_acceptor_identity) return UsageFailure("krb5_gss_register_acceptor_identity", lib->path + " cannot name a keytab");
     if (!principal.empty()) return UsageFailure("gss_acquire_cred", "with " + lib->flavor + ", an SPNEGO acceptor takes any principal of its keytab: leave `principal` unset or use mech 'kerberos'");
     acceptWithDefaults = true;
-    return GssStatus{};
+    return CallStatus{};
   }
 
   // accept_sec_context with this acceptor's keytab as the library's default identity (see above).
@@ -240,7 +231,7 @@ struct CtxState {
   }
 
   // An initiator credential from the ccache named by `ccache`.
-  GssStatus AcquireFromCcache(gss_name_t name, gss_OID_set mechs) {
+  CallStatus AcquireFromCcache(gss_name_t name, gss_OID_set mechs) {
     OM_uint32 minor = 0;
     if (lib->acquire_cred_from) {
       gss_key_value_element_desc el[1] = {{"ccache", ccache.c_str()}};
@@ -253,13 +244,13 @@ struct CtxState {
   }
 
   // Copies a krb5 credential's tickets into a fresh MEMORY ccache (memCcache).
-  GssStatus CopyToMemoryCcache(gss_cred_id_t c) {
+  CallStatus CopyToMemoryCcache(gss_cred_id_t c) {
     if (!lib->hasKrb5() || !lib->krb5_copy_ccache) return UsageFailure("gss_krb5_copy_ccache", lib->path + " cannot copy credentials");
     memCcache = "MEMORY:spnego-" + std::to_string(reinterpret_cast<uintptr_t>(this));
     krb5_context k = nullptr;
     if (lib->krb5_init_context(&k) != 0) return UsageFailure("krb5_init_context", "cannot initialize a krb5 context");
     krb5_ccache cc = nullptr;
-    GssStatus st;
+    CallStatus st;
     if (lib->krb5_cc_resolve(k, memCcache.c_str(), &cc) != 0) {
       st = UsageFailure("krb5_cc_resolve", "cannot make a MEMORY ccache");
     } else {
@@ -272,12 +263,12 @@ struct CtxState {
   }
 
   // Runs on the pool: may talk to the KDC (password, client keytab) or read files.
-  GssStatus AcquireCred() {
+  CallStatus AcquireCred() {
     OM_uint32 minor = 0;
     gss_OID_desc mechs[1] = {*mech()};
     gss_OID_set_desc mechSet{1, mechs};
     gss_name_t name = GSS_C_NO_NAME;
-    GssStatus st;
+    CallStatus st;
     if (!principal.empty()) {
       st = ImportName(principal, &kNtKrb5Principal, &name);
       if (st.failed()) return st;
@@ -294,7 +285,7 @@ struct CtxState {
         // alone (gss_add_cred_with_password) for the real reason (wrong password, unknown client...).
         if (st.failed() && st.minor == 0 && lib->add_cred_with_password) {
           gss_cred_id_t probe = GSS_C_NO_CREDENTIAL;
-          GssStatus why = Status(*lib, "gss_acquire_cred_with_password",
+          CallStatus why = Status(*lib, "gss_acquire_cred_with_password",
                                  lib->add_cred_with_password(&minor, GSS_C_NO_CREDENTIAL, name, &kKrb5Oid, &pw, usage, GSS_C_INDEFINITE, 0, &probe, nullptr, nullptr, nullptr), minor);
           if (probe != GSS_C_NO_CREDENTIAL) lib->release_cred(&minor, &probe);
           if (why.failed()) st = why;
@@ -348,7 +339,7 @@ struct CtxState {
     return st;
   }
 
-  GssStatus StoreDelegated() {
+  CallStatus StoreDelegated() {
     OM_uint32 minor = 0;
     if (lib->store_cred_into) {
       gss_key_value_element_desc el[1] = {{"ccache", delegatedCcache.c_str()}};
@@ -360,7 +351,7 @@ struct CtxState {
     krb5_context k = nullptr;
     if (lib->krb5_init_context(&k) != 0) return UsageFailure("krb5_init_context", "cannot initialize a krb5 context");
     krb5_ccache cc = nullptr;
-    GssStatus st;
+    CallStatus st;
     if (lib->krb5_cc_resolve(k, delegatedCcache.c_str(), &cc) != 0) {
       st = UsageFailure("krb5_cc_resolve", "cannot resolve ccache " + delegatedCcache);
     } else {
@@ -373,7 +364,7 @@ struct CtxState {
 };
 
 struct StepResult {
-  GssStatus status;
+  CallStatus status;
   std::vector<uint8_t> token;
   bool complete = false;
 };
@@ -436,39 +427,10 @@ GssContext::GssContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GssCon
 
 GssContext::~GssContext() = default;  // the state (and its handles) goes with the last reference
 
-Napi::Value GssContext::ThrowStatus(Napi::Env env, const GssStatus& st) {
-  Napi::Error e = Napi::Error::New(env, st.message.empty() ? st.call + " failed" : st.message);
-  e.Set("gssMajor", Napi::Number::New(env, st.major));
-  e.Set("gssMinor", Napi::Number::New(env, st.minor));
-  e.Set("gssCall", Napi::String::New(env, st.call));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-bool GssContext::Usable(Napi::Env env, bool needComplete) {
-  if (!state_ || state_->disposed) {
-    Napi::Error::New(env, "the context was disposed").ThrowAsJavaScriptException();
-    return false;
-  }
-  if (state_->busy) {
-    Napi::Error::New(env, "step() is running on this context").ThrowAsJavaScriptException();
-    return false;
-  }
-  if (needComplete && !state_->complete) {
-    GssStatus st;
-    st.major = 8u << 16;  // GSS_S_NO_CONTEXT
-    st.call = "context";
-    st.message = "the security context is not complete";
-    ThrowStatus(env, st);
-    return false;
-  }
-  return true;
-}
-
 // step(input?: Uint8Array): Promise<{ token?: Buffer, complete: boolean, error?: {...} }>
 Napi::Value GssContext::Step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, false)) return env.Undefined();
+  if (!Usable(env, state_, false)) return env.Undefined();
   std::shared_ptr<CtxState> s = state_;
   bool expected = false;
   if (!s->busy.compare_exchange_strong(expected, true)) {
@@ -534,25 +496,14 @@ Napi::Value GssContext::Step(const Napi::CallbackInfo& info) {
       },
       [s](Napi::Env env, StepResult& r) -> Napi::Value {
         s->busy = false;
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("complete", Napi::Boolean::New(env, r.complete));
-        if (!r.token.empty()) out.Set("token", Napi::Buffer<uint8_t>::Copy(env, r.token.data(), r.token.size()));
-        if (r.status.failed()) {
-          Napi::Object e = Napi::Object::New(env);
-          e.Set("major", Napi::Number::New(env, r.status.major));
-          e.Set("minor", Napi::Number::New(env, r.status.minor));
-          e.Set("call", Napi::String::New(env, r.status.call));
-          e.Set("message", Napi::String::New(env, r.status.message));
-          out.Set("error", e);
-        }
-        return out;
+        return StepOutcome(env, r.complete, r.token, r.status);
       });
 }
 
 // inquire(): names, flags, lifetime, mech, session key (GSS_C_INQ_SSPI_SESSION_KEY) of a complete context.
 Napi::Value GssContext::Inquire(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, true)) return env.Undefined();
+  if (!Usable(env, state_, true)) return env.Undefined();
   CtxState& s = *state_;
   std::lock_guard<std::mutex> lock(s.mu);
   const GssLib& lib = *s.lib;
@@ -560,7 +511,7 @@ Napi::Value GssContext::Inquire(const Napi::CallbackInfo& info) {
   gss_name_t src = GSS_C_NO_NAME, targ = GSS_C_NO_NAME;
   gss_OID mech = GSS_C_NO_OID;
   int local = 0, open = 0;
-  GssStatus st = Status(lib, "gss_inquire_context", lib.inquire_context(&minor, s.ctx, &src, &targ, &lifetime, &mech, &flags, &local, &open), minor);
+  CallStatus st = Status(lib, "gss_inquire_context", lib.inquire_context(&minor, s.ctx, &src, &targ, &lifetime, &mech, &flags, &local, &open), minor);
   if (st.failed()) return ThrowStatus(env, st);
   Napi::Object out = Napi::Object::New(env);
   auto name = [&](gss_name_t n, const char* key) {
@@ -625,13 +576,13 @@ Napi::Value GssContext::Inquire(const Napi::CallbackInfo& info) {
 
 Napi::Value GssContext::GetMic(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, true)) return env.Undefined();
+  if (!Usable(env, state_, true)) return env.Undefined();
   CtxState& s = *state_;
   std::lock_guard<std::mutex> lock(s.mu);
   std::vector<uint8_t> msg = BytesOf(info[0]);
   gss_buffer_desc in = Buf(msg), out{0, nullptr};
   OM_uint32 minor = 0;
-  GssStatus st = Status(*s.lib, "gss_get_mic", s.lib->get_mic(&minor, s.ctx, GSS_C_QOP_DEFAULT, &in, &out), minor);
+  CallStatus st = Status(*s.lib, "gss_get_mic", s.lib->get_mic(&minor, s.ctx, GSS_C_QOP_DEFAULT, &in, &out), minor);
   auto token = Take(*s.lib, &out);
   if (st.failed()) return ThrowStatus(env, st);
   return Napi::Buffer<uint8_t>::Copy(env, token.data(), token.size());
@@ -640,7 +591,7 @@ Napi::Value GssContext::GetMic(const Napi::CallbackInfo& info) {
 // verifyMIC(message, token): the major status (0 or supplementary bits such as GSS_S_DUPLICATE_TOKEN).
 Napi::Value GssContext::VerifyMic(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, true)) return env.Undefined();
+  if (!Usable(env, state_, true)) return env.Undefined();
   CtxState& s = *state_;
   std::lock_guard<std::mutex> lock(s.mu);
   std::vector<uint8_t> msg = BytesOf(info[0]), tok = BytesOf(info[1]);
@@ -648,21 +599,21 @@ Napi::Value GssContext::VerifyMic(const Napi::CallbackInfo& info) {
   OM_uint32 minor = 0;
   gss_qop_t qop = 0;
   OM_uint32 major = s.lib->verify_mic(&minor, s.ctx, &m, &t, &qop);
-  GssStatus st = Status(*s.lib, "gss_verify_mic", major, minor);
+  CallStatus st = Status(*s.lib, "gss_verify_mic", major, minor);
   if (st.failed()) return ThrowStatus(env, st);
   return Napi::Number::New(env, major);
 }
 
 Napi::Value GssContext::WrapToken(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, true)) return env.Undefined();
+  if (!Usable(env, state_, true)) return env.Undefined();
   CtxState& s = *state_;
   std::lock_guard<std::mutex> lock(s.mu);
   std::vector<uint8_t> msg = BytesOf(info[0]);
   int confReq = info[1].ToBoolean().Value() ? 1 : 0, confState = 0;
   gss_buffer_desc in = Buf(msg), out{0, nullptr};
   OM_uint32 minor = 0;
-  GssStatus st = Status(*s.lib, "gss_wrap", s.lib->wrap(&minor, s.ctx, confReq, GSS_C_QOP_DEFAULT, &in, &confState, &out), minor);
+  CallStatus st = Status(*s.lib, "gss_wrap", s.lib->wrap(&minor, s.ctx, confReq, GSS_C_QOP_DEFAULT, &in, &confState, &out), minor);
   auto token = Take(*s.lib, &out);
   if (st.failed()) return ThrowStatus(env, st);
   Napi::Object r = Napi::Object::New(env);
@@ -673,7 +624,7 @@ Napi::Value GssContext::WrapToken(const Napi::CallbackInfo& info) {
 
 Napi::Value GssContext::UnwrapToken(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, true)) return env.Undefined();
+  if (!Usable(env, state_, true)) return env.Undefined();
   CtxState& s = *state_;
   std::lock_guard<std::mutex> lock(s.mu);
   std::vector<uint8_t> tok = BytesOf(info[0]);
@@ -682,7 +633,7 @@ Napi::Value GssContext::UnwrapToken(const Napi::CallbackInfo& info) {
   int confState = 0;
   gss_qop_t qop = 0;
   OM_uint32 major = s.lib->unwrap(&minor, s.ctx, &in, &out, &confState, &qop);
-  GssStatus st = Status(*s.lib, "gss_unwrap", major, minor);
+  CallStatus st = Status(*s.lib, "gss_unwrap", major, minor);
   auto message = Take(*s.lib, &out);
   if (st.failed()) return ThrowStatus(env, st);
   Napi::Object r = Napi::Object::New(env);

@@ -6,7 +6,6 @@
 namespace spnego {
 
 struct CtxState;
-struct GssStatus;
 
 class GssContext : public Napi::ObjectWrap<GssContext> {
  public:
@@ -23,8 +22,6 @@ class GssContext : public Napi::ObjectWrap<GssContext> {
   Napi::Value WrapToken(const Napi::CallbackInfo& info);
   Napi::Value UnwrapToken(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
-  bool Usable(Napi::Env env, bool needComplete);
-  static Napi::Value ThrowStatus(Napi::Env env, const GssStatus& st);
 
   std::shared_ptr<CtxState> state_;
 };

@@ -19,19 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "../js_args.h"
+#include "../bridge.h"
 #include "../worker.h"
 
 namespace spnego {
-
-// A GSS-style major/minor pair: minor is the SECURITY_STATUS, major its nearest GSS major code.
-struct SspiStatus {
-  uint32_t major = 0;
-  uint32_t minor = 0;
-  std::string call;
-  std::string message;
-  bool failed() const { return !call.empty(); }
-};
 
 namespace {
 
@@ -39,7 +30,6 @@ constexpr uint32_t kGssFailure = 13u << 16;      // GSS_S_FAILURE
 constexpr uint32_t kGssNoCred = 7u << 16;        // GSS_S_NO_CRED
 constexpr uint32_t kGssBadSig = 6u << 16;        // GSS_S_BAD_SIG (GSS_S_BAD_MIC)
 constexpr uint32_t kGssBadBindings = 4u << 16;   // GSS_S_BAD_BINDINGS
-constexpr uint32_t kGssNoContext = 8u << 16;     // GSS_S_NO_CONTEXT
 
 // GSS request/return flag bits (RFC 2744 3.9 / 5.19).
 constexpr uint32_t kGssDeleg = 1, kGssMutual = 2, kGssReplay = 4, kGssSequence = 8, kGssConf = 16, kGssInteg = 32;
@@ -187,8 +177,8 @@ uint32_t MajorOf(SECURITY_STATUS ss) {
 }
 
 // A status for an SSPI call: empty (not failed) unless ss is an error (FAILED(ss)).
-SspiStatus Status(const char* call, SECURITY_STATUS ss) {
-  SspiStatus s;
+CallStatus Status(const char* call, SECURITY_STATUS ss) {
+  CallStatus s;
   if (ss >= 0) return s;
   s.major = MajorOf(ss);
   s.minor = static_cast<uint32_t>(ss);
@@ -201,8 +191,8 @@ SspiStatus Status(const char* call, SECURITY_STATUS ss) {
   return s;
 }
 
-SspiStatus UsageFailure(const std::string& call, const std::string& message) {
-  SspiStatus s;
+CallStatus UsageFailure(const std::string& call, const std::string& message) {
+  CallStatus s;
   s.major = kGssFailure;
   s.call = call;
   s.message = message;
@@ -316,7 +306,7 @@ struct SspiState {
 
   // AcquireCredentialsHandleW: the logged-on user's (or service's) credentials, or those of
   // user@domain + password.
-  SspiStatus AcquireCred() {
+  CallStatus AcquireCred() {
     wchar_t package[16];
     wcscpy(package, kerberos ? L"Kerberos" : L"Negotiate");
     SEC_WINNT_AUTH_IDENTITY_W id{};
@@ -341,7 +331,7 @@ struct SspiState {
 };
 
 struct StepResult {
-  SspiStatus status;
+  CallStatus status;
   std::vector<uint8_t> token;
   bool complete = false;
 };
@@ -423,39 +413,10 @@ SspiContext::SspiContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sspi
 
 SspiContext::~SspiContext() = default;  // the state (and its handles) goes with the last reference
 
-Napi::Value SspiContext::ThrowStatus(Napi::Env env, const SspiStatus& st) {
-  Napi::Error e = Napi::Error::New(env, st.message.empty() ? st.call + " failed" : st.message);
-  e.Set("gssMajor", Napi::Number::New(env, st.major));
-  e.Set("gssMinor", Napi::Number::New(env, st.minor));
-  e.Set("gssCall", Napi::String::New(env, st.call));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-bool SspiContext::Usable(Napi::Env env, bool needComplete) {
-  if (!state_ || state_->disposed) {
-    Napi::Error::New(env, "the context was disposed").ThrowAsJavaScriptException();
-    return false;
-  }
-  if (state_->busy) {
-    Napi::Error::New(env, "step() is running on this context").ThrowAsJavaScriptException();
-    return false;
-  }
-  if (needComplete && !state_->complete) {
-    SspiStatus st;
-    st.major = kGssNoContext;
-    st.call = "context";
-    st.message = "the security context is not complete";
-    ThrowStatus(env, st);
-    return false;
-  }
-  return true;
-}
-
 // step(input?: Uint8Array): Promise<{ token?: Buffer, complete: boolean, error?: {...} }>
 Napi::Value SspiContext::Step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, false)) return env.Undefined();
+  if (!Usable(env, state_, false)) return env.Undefined();
   std::shared_ptr<SspiState> s = state_;
   bool expected = false;
   if (!s->busy.compare_exchange_strong(expected, true)) {
@@ -542,18 +503,7 @@ Napi::Value SspiContext::Step(const Napi::CallbackInfo& info) {
       },
       [s](Napi::Env env, StepResult& r) -> Napi::Value {
         s->busy = false;
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("complete", Napi::Boolean::New(env, r.complete));
-        if (!r.token.empty()) out.Set("token", Napi::Buffer<uint8_t>::Copy(env, r.token.data(), r.token.size()));
-        if (r.status.failed()) {
-          Napi::Object e = Napi::Object::New(env);
-          e.Set("major", Napi::Number::New(env, r.status.major));
-          e.Set("minor", Napi::Number::New(env, r.status.minor));
-          e.Set("call", Napi::String::New(env, r.status.call));
-          e.Set("message", Napi::String::New(env, r.status.message));
-          out.Set("error", e);
-        }
-        return out;
+        return StepOutcome(env, r.complete, r.token, r.status);
       });
 }
 
@@ -561,7 +511,7 @@ Napi::Value SspiContext::Step(const Napi::CallbackInfo& info) {
 // (QueryContextAttributesW).
 Napi::Value SspiContext::Inquire(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, true)) return env.Undefined();
+  if (!Usable(env, state_, true)) return env.Undefined();
   SspiState& s = *state_;
   Guard lock(s.mu);
   if (!s.haveCtx) return ThrowStatus(env, UsageFailure("inquire", "the context was disposed"));
@@ -636,7 +586,7 @@ Napi::Value SspiContext::Inquire(const Napi::CallbackInfo& info) {
 // getMIC(message): MakeSignature over SECBUFFER_DATA into SECBUFFER_TOKEN (cbMaxSignature).
 Napi::Value SspiContext::GetMic(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, true)) return env.Undefined();
+  if (!Usable(env, state_, true)) return env.Undefined();
   SspiState& s = *state_;
   Guard lock(s.mu);
   if (!s.haveCtx) return ThrowStatus(env, UsageFailure("MakeSignature", "the context was disposed"));
@@ -647,7 +597,7 @@ Napi::Value SspiContext::GetMic(const Napi::CallbackInfo& info) {
   SecBuffer bufs[2] = {{static_cast<ULONG>(msg.size()), SECBUFFER_DATA, msg.empty() ? nullptr : msg.data()},
                        {static_cast<ULONG>(sig.size()), SECBUFFER_TOKEN, sig.data()}};
   SecBufferDesc desc{SECBUFFER_VERSION, 2, bufs};
-  SspiStatus st = Status("MakeSignature", MakeSignature(&s.ctx, 0, &desc, 0));
+  CallStatus st = Status("MakeSignature", MakeSignature(&s.ctx, 0, &desc, 0));
   if (st.failed()) return ThrowStatus(env, st);
   return Napi::Buffer<uint8_t>::Copy(env, sig.data(), bufs[1].cbBuffer);
 }
@@ -655,7 +605,7 @@ Napi::Value SspiContext::GetMic(const Napi::CallbackInfo& info) {
 // verifyMIC(message, token): VerifySignature; 0, or throws with gssMajor / gssMinor / gssCall.
 Napi::Value SspiContext::VerifyMic(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, true)) return env.Undefined();
+  if (!Usable(env, state_, true)) return env.Undefined();
   SspiState& s = *state_;
   Guard lock(s.mu);
   if (!s.haveCtx) return ThrowStatus(env, UsageFailure("VerifySignature", "the context was disposed"));
@@ -664,7 +614,7 @@ Napi::Value SspiContext::VerifyMic(const Napi::CallbackInfo& info) {
                        {static_cast<ULONG>(tok.size()), SECBUFFER_TOKEN, tok.empty() ? nullptr : tok.data()}};
   SecBufferDesc desc{SECBUFFER_VERSION, 2, bufs};
   ULONG qop = 0;
-  SspiStatus st = Status("VerifySignature", VerifySignature(&s.ctx, &desc, 0, &qop));
+  CallStatus st = Status("VerifySignature", VerifySignature(&s.ctx, &desc, 0, &qop));
   if (st.failed()) return ThrowStatus(env, st);
   return Napi::Number::New(env, 0);
 }
@@ -674,7 +624,7 @@ Napi::Value SspiContext::VerifyMic(const Napi::CallbackInfo& info) {
 // trailer || data || padding, the layout DecryptMessage takes back as one SECBUFFER_STREAM.
 Napi::Value SspiContext::WrapToken(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, true)) return env.Undefined();
+  if (!Usable(env, state_, true)) return env.Undefined();
   SspiState& s = *state_;
   Guard lock(s.mu);
   if (!s.haveCtx) return ThrowStatus(env, UsageFailure("EncryptMessage", "the context was disposed"));
@@ -688,7 +638,7 @@ Napi::Value SspiContext::WrapToken(const Napi::CallbackInfo& info) {
                        {static_cast<ULONG>(msg.size()), SECBUFFER_DATA, msg.empty() ? nullptr : msg.data()},
                        {static_cast<ULONG>(s.sizes.cbBlockSize), SECBUFFER_PADDING, padding.data()}};
   SecBufferDesc desc{SECBUFFER_VERSION, 3, bufs};
-  SspiStatus st = Status("EncryptMessage", EncryptMessage(&s.ctx, encrypt ? 0 : SECQOP_WRAP_NO_ENCRYPT, &desc, 0));
+  CallStatus st = Status("EncryptMessage", EncryptMessage(&s.ctx, encrypt ? 0 : SECQOP_WRAP_NO_ENCRYPT, &desc, 0));
   if (st.failed()) return ThrowStatus(env, st);
   size_t total = static_cast<size_t>(bufs[0].cbBuffer) + bufs[1].cbBuffer + bufs[2].cbBuffer;
   Napi::Buffer<uint8_t> token = Napi::Buffer<uint8_t>::New(env, total);
@@ -707,7 +657,7 @@ Napi::Value SspiContext::WrapToken(const Napi::CallbackInfo& info) {
 // the package to point into the stream).
 Napi::Value SspiContext::UnwrapToken(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Usable(env, true)) return env.Undefined();
+  if (!Usable(env, state_, true)) return env.Undefined();
   SspiState& s = *state_;
   Guard lock(s.mu);
   if (!s.haveCtx) return ThrowStatus(env, UsageFailure("DecryptMessage", "the context was disposed"));
@@ -716,7 +666,7 @@ Napi::Value SspiContext::UnwrapToken(const Napi::CallbackInfo& info) {
                        {0, SECBUFFER_DATA, nullptr}};
   SecBufferDesc desc{SECBUFFER_VERSION, 2, bufs};
   ULONG qop = 0;
-  SspiStatus st = Status("DecryptMessage", DecryptMessage(&s.ctx, &desc, 0, &qop));
+  CallStatus st = Status("DecryptMessage", DecryptMessage(&s.ctx, &desc, 0, &qop));
   if (st.failed()) return ThrowStatus(env, st);
   const SecBuffer* data = nullptr;
   for (const SecBuffer& b : bufs)

@@ -9,7 +9,6 @@
 namespace spnego {
 
 struct SspiState;
-struct SspiStatus;
 
 class SspiContext : public Napi::ObjectWrap<SspiContext> {
  public:
@@ -26,8 +25,6 @@ class SspiContext : public Napi::ObjectWrap<SspiContext> {
   Napi::Value WrapToken(const Napi::CallbackInfo& info);    // not Wrap: ObjectWrap<T>::Wrap is a static
   Napi::Value UnwrapToken(const Napi::CallbackInfo& info);  // not Unwrap: ObjectWrap<T>::Unwrap is a static
   Napi::Value Dispose(const Napi::CallbackInfo& info);
-  bool Usable(Napi::Env env, bool needComplete);
-  static Napi::Value ThrowStatus(Napi::Env env, const SspiStatus& st);
 
   std::shared_ptr<SspiState> state_;
 };

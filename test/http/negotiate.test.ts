@@ -1,43 +1,20 @@
 // HTTP Negotiate (RFC 4559): our middleware and fetch client, native and pure, against each other
 // and against real peers: curl --negotiate (MIT's libgssapi through libcurl) as the client of our
 // middleware, Apache mod_auth_gssapi as the server of our client. The realm is the embedded KDC.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startKdc, type Kdc } from '../../lib/kdc/index.js';
 import { negotiate, negotiateFetch } from '../../lib/http/index.js';
-import { requestInitialTicket } from '../../lib/krb5/client/as.js';
-import { FileCcache } from '../../lib/krb5/ccache.js';
-import { needNative, requirePeers, useEnv } from '../peers/harness.js';
+import { needNative, needPeer } from '../peers/harness.js';
+import { httpRealmForFile } from './realm.js';
 import type { Backend } from '../../lib/context.js';
 
 const REALM = 'HTTP.TEST';
-let kdc: Kdc;
-let dir: string;
-let restoreEnv = () => {};
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'spnego-http-'));
-  kdc = await startKdc({ realm: REALM, principals: [{ name: 'alice', password: 'alice-pw', pac: { userRid: 1105, groupRids: [512] } }, { name: 'HTTP/localhost' }] });
-  kdc.writeKrb5Conf(join(dir, 'krb5.conf'));
-  kdc.writeKeytab(join(dir, 'http.keytab'), ['HTTP/localhost']);
-  // A TGT in a ccache, for curl (MIT) and for the native client; the pure client uses it too.
-  const client = { realm: REALM, name: { nameType: 1, nameString: ['alice'] } };
-  const tgt = await requestInitialTicket({ kdcs: [{ host: kdc.host, port: kdc.port }], client, secret: { password: 'alice-pw' }, etypes: [18] });
-  FileCcache.create(join(dir, 'ccache'), client, [tgt]);
-  restoreEnv = useEnv({ KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(dir, 'ccache')}`, KRB5RCACHEDIR: dir });
-});
-after(async () => {
-  restoreEnv();
-  await kdc.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const realm = httpRealmForFile(REALM, { pac: { userRid: 1105, groupRids: [512] } });
 
 async function serve(backend: Backend, errors: unknown[] = []): Promise<{ url: string; server: Server }> {
-  const mw = negotiate({ backend, keytab: join(dir, 'http.keytab'), krb5Config: join(dir, 'krb5.conf'), onError: (e) => errors.push(e) } as Parameters<typeof negotiate>[0]);
+  const mw = negotiate({ backend, keytab: realm.keytab, krb5Config: realm.krb5Conf, onError: (e) => errors.push(e) } as Parameters<typeof negotiate>[0]);
   const server = createServer((req, res) => mw(req, res, () => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ user: req.negotiate!.user, backend: req.negotiate!.info.backend, groups: req.negotiate!.info.pac?.groupSids ?? [] }));
@@ -52,7 +29,7 @@ for (const sb of ['pure', 'native'] as Backend[]) {
       if ((sb === 'native' || cb === 'native') && !(await needNative(t, 'mit'))) return;
       const { url, server } = await serve(sb);
       try {
-        const res = await negotiateFetch(url, {}, { backend: cb, target: 'HTTP@localhost', krb5Config: join(dir, 'krb5.conf') });
+        const res = await negotiateFetch(url, {}, { backend: cb, target: 'HTTP@localhost', krb5Config: realm.krb5Conf });
         assert.equal(res.status, 200);
         const body = await res.json() as { user: string; backend: string; groups: string[] };
         assert.equal(body.user, `alice@${REALM}`);
@@ -84,11 +61,7 @@ test('the middleware: no header -> 401 Negotiate; a garbage token -> 401 and onE
 });
 
 test('curl --negotiate (MIT libgssapi through libcurl) -> our middleware, pure and native', async (t) => {
-  if (!existsSync('/usr/bin/curl') || !existsSync('/usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2')) {
-    if (requirePeers) throw new Error('SPNEGO_REQUIRE_PEERS=1 but curl with GSS-Negotiate is not installed');
-    t.skip('curl or MIT libgssapi not installed');
-    return;
-  }
+  if (!needPeer(t, 'curl')) return;
   for (const sb of ['pure', 'native'] as Backend[]) {
     if (sb === 'native' && !(await needNative(t, 'mit'))) return;
     const { url, server } = await serve(sb);
@@ -112,7 +85,7 @@ for (const sb of ['pure', 'native'] as Backend[]) {
     let connections = 0;
     server.on('connection', () => connections++);
     try {
-      const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: join(dir, 'krb5.conf'), spnego: { mechs: ['ntlm', 'krb5'] } });
+      const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf, spnego: { mechs: ['ntlm', 'krb5'] } });
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { user: string }).user, `alice@${REALM}`);
       assert.equal(connections, 1, 'the legs shared one keep-alive connection, where the context waited');

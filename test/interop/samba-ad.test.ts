@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KRB5_ENV, needNative, needPeer, peerForFile } from '../peers/harness.js';
-import { runPairing, pairingOk } from '../../lib/cli/pairings.js';
+import { exchange, runPairing, pairingOk } from '../../lib/cli/pairings.js';
 import { createAcceptor, createInitiator } from '../../lib/api.js';
 import type { Backend } from '../../lib/context.js';
 
@@ -33,12 +33,7 @@ test('Samba AD: the real AD PAC verifies and decodes, and both acceptors expose 
   for (const ab of ['pure', 'native'] as Backend[]) {
     const i = createInitiator({ backend: 'pure', target: e.AD_SERVICE!, krb5Config: e.KRB5_CONFIG, credentials: { principal: e.AD_USER!, password: e.AD_PASSWORD! } });
     const a = createAcceptor({ backend: ab, keytab: e.AD_KEYTAB });
-    let tok = await i.step();
-    while (tok) {
-      const back = await a.step(tok);
-      if (!back) break;
-      tok = await i.step(back);
-    }
+    await exchange(i, a);
     assert.ok(a.info.pac, `${ab}: the PAC`);
     pacs.push(a.info.pac);
   }

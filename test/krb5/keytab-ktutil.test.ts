@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeKeytab, keytabEntryFromPassword, readKeytab } from '../../lib/krb5/keytab.js';
 import { toHex } from '../../lib/util/bytes.js';
-import { requirePeers } from '../peers/harness.js';
+import { needPeer } from '../peers/harness.js';
 
 const KTUTIL = '/usr/bin/ktutil';
 const KLIST = '/usr/bin/klist';
@@ -24,11 +24,7 @@ function ktutil(script: string, dir: string): string {
 }
 
 test('MIT ktutil: password keys equal ours (salt REALM+name), it reads what we write, klist -k lists it', (t) => {
-  if (!existsSync(KTUTIL) || !existsSync(KLIST)) {
-    if (requirePeers) throw new Error(`SPNEGO_REQUIRE_PEERS=1 but ${KTUTIL} is not installed (krb5-user)`);
-    t.skip('MIT ktutil not installed');
-    return;
-  }
+  if (!needPeer(t, 'ktutil')) return;
   const dir = mkdtempSync(join(tmpdir(), 'spnego-ktutil-'));
   try {
     const password = 'Sécret-Passw0rd'; // non-ASCII: UTF-8 into string-to-key

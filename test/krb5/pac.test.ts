@@ -14,6 +14,7 @@ import { ErrorCode } from '../../lib/krb5/constants.js';
 import { startKdc } from '../../lib/kdc/index.js';
 import { pacAuthorizationData } from '../../lib/kdc/pac.js';
 import { createAcceptor, createInitiator } from '../../lib/api.js';
+import { exchange } from '../../lib/cli/pairings.js';
 import { fuzzDecoder, FUZZ_RUNS } from '../asn1/fuzz-inputs.js';
 import { needNative, useEnv } from '../peers/harness.js';
 
@@ -102,12 +103,7 @@ test('embedded KDC PACs: MIT\'s acceptor (native) verifies the signatures and bo
     const run = async (backend: 'native' | 'pure') => {
       const i = createInitiator({ backend: 'pure', target: 'HTTP/web.pac.test@PAC.TEST', krb5Config: join(dir, 'krb5.conf'), credentials: { principal: 'alice@PAC.TEST', password: 'pw' } });
       const a = createAcceptor({ backend, gssapiLibrary: 'mit', keytab: join(dir, 'kt') });
-      let tok = await i.step();
-      while (tok) {
-        const back = await a.step(tok);
-        if (!back) break;
-        tok = await i.step(back);
-      }
+      await exchange(i, a);
       return a.info.pac;
     };
     const want = {

@@ -36,12 +36,18 @@ const NEEDS: Record<string, string[]> = {
   'samba-ad': ['/usr/bin/samba-tool', '/usr/sbin/samba'],
   // Unpacked next to MIT's by scripts/heimdal-extract.sh (the packages conflict with MIT's).
   'heimdal-kdc': ['/opt/spnego-heimdal/usr/lib/heimdal-servers/kdc', '/opt/spnego-heimdal/usr/bin/kadmin.heimdal', '/opt/spnego-heimdal/usr/bin/kinit.heimdal'],
+  // Clients and tools the tests run (nothing to start).
+  curl: ['/usr/bin/curl', '/usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2'],
+  chromium: ['/usr/bin/chromium'],
+  ktutil: ['/usr/bin/ktutil', '/usr/bin/klist'],
 };
+/** Peers that bind daemons or system addresses and so need root. */
+const ROOT_PEERS = new Set(['apache-negotiate', 'samba-ad']);
 
 /** Why `peer` cannot run here, or undefined when it can. */
 export function missingPeer(peer: string, extra: string[] = []): string | undefined {
   const missing = [...(NEEDS[peer] ?? []), ...extra].filter((p) => !existsSync(p));
-  if (process.getuid?.() !== 0 && peer !== 'mit-kdc' && peer !== 'heimdal-kdc') return `${peer} needs root`;
+  if (process.getuid?.() !== 0 && ROOT_PEERS.has(peer)) return `${peer} needs root`;
   return missing.length ? `${peer} not installed (missing ${missing.join(', ')})` : undefined;
 }
 

@@ -88,24 +88,19 @@ function utf16(b: Uint8Array, at: number, len: number, field: string): string {
 function decodeSignature(d: PacBuffer, field: string): PacSignature {
   if (d.data.length < 4) throw new DecodeError(field, 'PAC_SIGNATURE_DATA shorter than 4 bytes', d.offset);
   const signatureType = new DataView(d.data.buffer, d.data.byteOffset, 4).getInt32(0, true);
-  let size: number;
-  try {
-    size = getEncTypeForChecksum(signatureType);
-  } catch {
-    size = d.data.length - 4; // unknown type: keep what is there
-  }
+  const size = checksumSize(signatureType) ?? d.data.length - 4; // unknown type: keep what is there
   if (4 + size > d.data.length) throw new DecodeError(field, `signature type ${signatureType} needs ${size} bytes`, d.offset);
   return { signatureType, signature: d.data.slice(4, 4 + size), at: d.offset + 4 };
 }
 
-/** Checksum sizes (RFC 3961/3962/8009, RFC 4757) for the PAC signature types. */
-function getEncTypeForChecksum(cksumtype: number): number {
+/** Checksum sizes (RFC 3961/3962/8009, RFC 4757) for the PAC signature types; undefined when unknown. */
+function checksumSize(cksumtype: number): number | undefined {
   switch (cksumtype) {
     case 15: case 16: return 12; // hmac-sha1-96-aes128/256
     case 19: return 16; // hmac-sha256-128-aes128
     case 20: return 24; // hmac-sha384-192-aes256
     case -138: return 16; // hmac-md5
-    default: throw new Error('unknown');
+    default: return undefined;
   }
 }
 
@@ -259,7 +254,7 @@ function encodeUpnDnsInfo(u: { upn: string; dnsDomainName: string }): Uint8Array
 
 function signatureBuffer(key: Key): Uint8Array {
   const cksum = getEncType(key.enctype, { allowWeak: true }).checksumType;
-  const size = getEncTypeForChecksum(cksum);
+  const size = getEncType(key.enctype, { allowWeak: true }).checksumBytes;
   const out = new Uint8Array(4 + size);
   new DataView(out.buffer).setInt32(0, cksum, true);
   return out;
