@@ -5,6 +5,10 @@
  * the acceptor's mechListMIC with accept-incomplete; the initiator's with accept-completed; a first
  * protected message), prints each token decoded, and ends with the table of mechListMIC bytes, each
  * recomputed by the pure code. Exit status 1 on any mismatch or failure.
+ *
+ * SPNEGO_DEMO_FAULT=mic-byte is a test fault injection (test/cli/demo.test.ts): it flips one checksum
+ * byte of each acceptor mechListMIC before the cross-check, to prove the table can say "NO". Any other
+ * non-empty value is refused; the run announces the fault so its output is never taken for a real one.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +18,7 @@ import type { Backend } from '../context.js';
 import { startKdc } from '../kdc/index.js';
 import { nativeInfo } from '../native/index.js';
 import { EncType } from '../krb5/constants.js';
+import { UsageError } from '../errors.js';
 import { toHex } from '../util/bytes.js';
 import { useEnv } from '../util/env.js';
 import { describeToken } from './describe.js';
@@ -65,6 +70,9 @@ export const demoCommand: Command = {
     const { values } = parseArgs({ args: argv, options: { brief: { type: 'boolean' }, enctype: { type: 'string' } }, allowPositionals: false });
     const enctype = values.enctype ? EncType[values.enctype.replace(/-/g, '_') as keyof typeof EncType] : EncType.aes256_cts_hmac_sha1_96;
     if (enctype === undefined) throw new Error(`unknown enctype ${values.enctype}`);
+    const faultEnv = process.env.SPNEGO_DEMO_FAULT;
+    if (faultEnv && faultEnv !== 'mic-byte') throw new UsageError(`SPNEGO_DEMO_FAULT=${JSON.stringify(faultEnv)} is not a known test fault (only mic-byte); unset it for a real run`);
+    const fault = faultEnv === 'mic-byte' ? 'mic-byte' : undefined;
     const dir = mkdtempSync(join(tmpdir(), 'spnego-demo-'));
     const kdc = await startKdc({
       realm: REALM,
@@ -80,6 +88,7 @@ export const demoCommand: Command = {
     const restoreEnv = useEnv({ KRB5_CONFIG: conf, KRB5RCACHEDIR: dir, KRB5CCNAME: `FILE:${join(dir, 'ccache')}` });
     try {
       console.log(`spnego demo: embedded KDC for ${REALM} on ${kdc.host}:${kdc.port} (TCP+UDP, loopback); ${USER}@${REALM} -> ${SERVICE}@${REALM}, enctype ${enctype}`);
+      if (fault) console.log('TEST FAULT INJECTION (SPNEGO_DEMO_FAULT=mic-byte): one checksum byte of each acceptor mechListMIC is flipped before the cross-check');
       const native = nativeInfo();
       const backends: Backend[] = ['pure'];
       if (native.loaded) {
@@ -95,7 +104,7 @@ export const demoCommand: Command = {
           console.log(`\n== ${ib} initiator -> ${ab} acceptor`);
           const r = await runPairing(ib, ab, {
             target: `${SERVICE}@${REALM}`, keytab, mechs: ['ms-krb5', 'krb5', 'ntlm'], krb5Config: conf,
-            credentials: { principal: `${USER}@${REALM}`, password: PASSWORD },
+            credentials: { principal: `${USER}@${REALM}`, password: PASSWORD }, fault,
           });
           printSteps(r, !values.brief || first);
           first = false;
@@ -104,7 +113,7 @@ export const demoCommand: Command = {
           results.push(r);
         }
       }
-      console.log(`\nmechListMIC bytes, each recomputed by the pure code from the session key and the token's sequence number:\n`);
+      console.log(`\nmechListMIC bytes, each recomputed by the pure code (without verifying it) from the session key, the sender and the token's sequence number:\n`);
       console.log(micTable(results));
       const ok = results.every(pairingOk);
       console.log(`\n${ok ? 'OK' : 'MISMATCH'}: ${results.length} pairing(s), ${results.reduce((n, r) => n + r.mics.length, 0)} mechListMICs, first protected message "${FIRST_MESSAGE}"; KDC served ${kdc.stats.as} AS and ${kdc.stats.tgs} TGS requests`);

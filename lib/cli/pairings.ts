@@ -2,13 +2,16 @@
  * The negotiation the demo and `spnego compare` run: one SPNEGO exchange per backend pairing
  * (pure|native initiator x pure|native acceptor) with the Windows-style list (ms-krb5, krb5, ntlm)
  * and the acceptor's 'always' MIC policy, then a first protected message. Every mechListMIC that
- * crosses is recomputed by the pure code from the session key and the sequence number it carries
- * (RFC 4121 4.2.6.1), which is what "native and pure agree to the byte" means.
+ * crosses is recomputed by the pure code from the session key, the expected sender and the sequence
+ * number its header carries (RFC 4121 4.2.6.1, RFC 4757 7.2), without verifying it, and compared
+ * byte for byte: that is what "native and pure agree to the byte" means.
  */
 import { createAcceptor, createInitiator } from '../api.js';
 import type { Backend, Credentials, SecurityContext } from '../context.js';
-import { getMic, verifyMic } from '../krb5/gss/mic.js';
-import { toHex, utf8 } from '../util/bytes.js';
+import { EncType } from '../krb5/constants.js';
+import { getMic, readMicHeader } from '../krb5/gss/mic.js';
+import type { Key } from '../krb5/types.js';
+import { constantTimeEqual, toHex, utf8 } from '../util/bytes.js';
 import { describeError } from './main.js';
 
 export interface PairingOptions {
@@ -19,6 +22,12 @@ export interface PairingOptions {
   /** For the pure backend; the native one reads KRB5_CONFIG. */
   krb5Config?: string;
   allowWeakCrypto?: boolean;
+  /**
+   * Test fault injection only (the demo sets it from SPNEGO_DEMO_FAULT=mic-byte): flips the last
+   * byte, a checksum byte, of the acceptor's mechListMIC as its info reports it, after the exchange
+   * and before the cross-check, to prove the cross-check says "NO" through its real path.
+   */
+  fault?: 'mic-byte';
 }
 
 export interface TokenStep {
@@ -32,6 +41,10 @@ export interface MicCheck {
   bytes: Uint8Array;
   recomputed: Uint8Array;
   equal: boolean;
+  /** Index of the first byte where `bytes` and `recomputed` differ; -1 when equal. */
+  firstDifference: number;
+  /** Why there is no recomputation (the token is not a MIC token of the key's format). */
+  note?: string;
   verifiedBy: Backend;
 }
 
@@ -48,12 +61,41 @@ export interface PairingResult {
   error?: string;
 }
 
-/** RFC 4121 4.2.6.1: the MIC token the pure code makes for the key and the token's own sequence number. */
-export function recomputeMic(key: { enctype: number; key: Uint8Array }, fromAcceptor: boolean, message: Uint8Array, token: Uint8Array): Uint8Array {
-  const k = { enctype: key.enctype, keyvalue: key.key };
-  const acceptorSubkey = key.enctype !== 23 && (token[2]! & 0x04) !== 0;
-  const seq = verifyMic({ key: k, fromAcceptor, acceptorSubkey }, message, token);
-  return getMic({ key: k, seqNumber: seq, fromAcceptor, acceptorSubkey }, message);
+/** A context key as a context's info reports it ({ enctype, key }) or as the crypto code takes it (Key). */
+export type MicKey = { enctype: number; key: Uint8Array } | Key;
+
+/**
+ * The MIC token the pure code makes for `message` from the context key, the expected sender and the
+ * token's own header (sequence number, AcceptorSubkey flag) read WITHOUT verifying it (RFC 4121
+ * 4.2.6.1, RFC 4757 7.2). It never calls verifyMic, so a wrong byte anywhere in `token` (checksum,
+ * filler, direction) makes the result differ from it; compare with micDifference.
+ */
+export function recomputeMic(key: MicKey, fromAcceptor: boolean, message: Uint8Array, token: Uint8Array): Uint8Array {
+  const k: Key = 'keyvalue' in key ? key : { enctype: key.enctype, keyvalue: key.key };
+  // RFC 4757 7.2: SGN_CKSUM covers neither SND_SEQ nor the direction, and it keys SND_SEQ's
+  // encryption; computed here first, it reads SND_SEQ as the sender should have encrypted it.
+  const rc4Checksum = key.enctype === EncType.rc4_hmac ? getMic({ key: k, seqNumber: 0, fromAcceptor, acceptorSubkey: false }, message).subarray(-8) : undefined;
+  const h = readMicHeader(token, k, { rc4Checksum });
+  return getMic({ key: k, seqNumber: h.seqNumber, fromAcceptor, acceptorSubkey: h.acceptorSubkey }, message);
+}
+
+/** Index of the first byte where a and b differ (the shorter length if one extends the other); -1 when equal. */
+export function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
+/** Recomputes `token` (recomputeMic) and compares: equal in constant time, and where the bytes part. */
+export function checkMic(key: MicKey, fromAcceptor: boolean, message: Uint8Array, token: Uint8Array): { recomputed: Uint8Array; equal: boolean; firstDifference: number; note?: string } {
+  let recomputed: Uint8Array;
+  try {
+    recomputed = recomputeMic(key, fromAcceptor, message, token);
+  } catch (e) {
+    return { recomputed: new Uint8Array(0), equal: false, firstDifference: 0, note: describeError(e) };
+  }
+  const equal = constantTimeEqual(recomputed, token);
+  return { recomputed, equal, firstDifference: equal ? -1 : firstDifference(token, recomputed) };
 }
 
 /**
@@ -72,6 +114,13 @@ export async function exchange(i: SecurityContext, a: SecurityContext): Promise<
     tok = await i.step(back);
   }
   return tokens;
+}
+
+/** The fault of PairingOptions.fault: a copy with its last byte (in SGN_CKSUM, both token formats) flipped. */
+function flipLastByte(bytes: Uint8Array): Uint8Array {
+  const copy = Uint8Array.from(bytes);
+  copy[copy.length - 1]! ^= 0x01;
+  return copy;
 }
 
 export const FIRST_MESSAGE = 'GET /reports/q3 HTTP/1.1';
@@ -101,8 +150,8 @@ export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): P
         ['initiator', sp.micReceived, ib, ab],
       ] as const) {
         if (!bytes) continue;
-        const recomputed = recomputeMic(ak, from === 'acceptor', sp.mechTypes, bytes);
-        r.mics.push({ from, backend, bytes, recomputed, equal: toHex(recomputed) === toHex(bytes), verifiedBy });
+        const sent = o.fault === 'mic-byte' && from === 'acceptor' ? flipLastByte(bytes) : bytes;
+        r.mics.push({ from, backend, bytes: sent, ...checkMic(ak, from === 'acceptor', sp.mechTypes, sent), verifiedBy });
       }
     }
     // Step 6: the application's first message, protected (RFC 4121 Wrap, sealed).
@@ -122,9 +171,13 @@ export function pairingOk(r: PairingResult): boolean {
   return !r.error && r.sessionKeysEqual === true && r.mics.length === 2 && r.mics.every((m) => m.equal) && r.unwrapped === FIRST_MESSAGE;
 }
 
-/** The table of mechListMIC bytes: who sent it, its bytes, the pure recomputation, the verdict. */
+/**
+ * The table of mechListMIC bytes: who sent it, its bytes, the pure recomputation, the verdict; then,
+ * for every mismatch, both byte strings one above the other with the first differing byte marked.
+ */
 export function micTable(results: PairingResult[]): string {
   const rows: string[][] = [['pairing (initiator -> acceptor)', 'mechListMIC from', 'bytes sent', 'pure recomputation', 'match', 'verified by']];
+  const details: string[] = [];
   for (const r of results) {
     const pairing = `${r.initiator} -> ${r.acceptor}`;
     if (r.error) {
@@ -132,13 +185,23 @@ export function micTable(results: PairingResult[]): string {
       continue;
     }
     for (const m of r.mics) {
-      rows.push([pairing, `${m.from} (${m.backend})`, toHex(m.bytes), m.equal ? '(same bytes)' : toHex(m.recomputed), m.equal ? 'yes' : 'NO', `${m.from === 'acceptor' ? 'initiator' : 'acceptor'} (${m.verifiedBy})`]);
+      const verdict = m.equal ? 'yes' : m.note ? `NO, not recomputed: ${m.note}` : `NO, first difference at byte ${m.firstDifference}`;
+      rows.push([pairing, `${m.from} (${m.backend})`, toHex(m.bytes), m.equal ? '(same bytes)' : toHex(m.recomputed), verdict, `${m.from === 'acceptor' ? 'initiator' : 'acceptor'} (${m.verifiedBy})`]);
+      if (!m.equal && !m.note) {
+        details.push(
+          `${pairing}, mechListMIC from the ${m.from} (${m.backend}): first difference at byte ${m.firstDifference}`,
+          `  sent        ${toHex(m.bytes)}`,
+          `  recomputed  ${toHex(m.recomputed)}`,
+          `              ${' '.repeat(2 * m.firstDifference)}^^`,
+        );
+      }
     }
     if (r.mics.length < 2) rows.push([pairing, '-', `only ${r.mics.length} mechListMIC(s) exchanged`, '', 'NO', '']);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  return rows.map((row, n) => {
+  const table = rows.map((row, n) => {
     const line = row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
     return n === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
   }).join('\n');
+  return details.length ? `${table}\n\n${details.join('\n')}` : table;
 }

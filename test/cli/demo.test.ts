@@ -31,6 +31,43 @@ test('spnego demo: every pairing completes, both mechListMICs of each equal thei
   assert.match(r.stdout, /^OK: /m);
 });
 
+test('spnego demo with the test fault SPNEGO_DEMO_FAULT=mic-byte: each acceptor MIC row says NO at its last (checksum) byte, exit 1', async (t) => {
+  // The fault flips the last byte of the acceptor's mechListMIC as its info reports it; the demo's
+  // own recompute -> table -> verdict path must catch it (the same run without the fault says yes, exit 0: above).
+  const r = cli(['demo', '--brief'], { SPNEGO_DEMO_FAULT: 'mic-byte' });
+  assert.equal(r.status, 1, r.stdout.slice(-3000) + r.stderr);
+  assert.match(r.stdout, /^TEST FAULT INJECTION \(SPNEGO_DEMO_FAULT=mic-byte\)/m);
+  const rows = r.stdout.split('\n').filter((l) => /^(native|pure) -> (native|pure) /.test(l));
+  assert.equal(rows.length, (await needNative(t, 'mit')) ? 8 : 2, rows.join('\n'));
+  for (const row of rows) {
+    const m = /^(\w+ -> \w+)\s+(acceptor|initiator) \((?:native|pure)\)\s+([0-9a-f]+)\s+(\(same bytes\)|[0-9a-f]+)\s+(yes|NO, first difference at byte (\d+))\s/.exec(row);
+    assert.ok(m, row);
+    const [, pairing, from, sent, recomputed, verdict, at] = m;
+    if (from === 'initiator') {
+      assert.equal(recomputed, '(same bytes)', row);
+      assert.equal(verdict, 'yes', row);
+      continue;
+    }
+    const last = sent!.length / 2 - 1;
+    assert.equal(Number(at), last, `${row}: the flipped byte is the last one`);
+    assert.equal(recomputed!.length, sent!.length);
+    assert.equal(recomputed!.slice(0, -2), sent!.slice(0, -2), 'only the flipped byte differs');
+    assert.equal(parseInt(recomputed!.slice(-2), 16), parseInt(sent!.slice(-2), 16) ^ 1);
+    // and the detail block shows both strings with the byte marked
+    assert.ok(r.stdout.includes(`${pairing}, mechListMIC from the acceptor`), pairing);
+    assert.ok(r.stdout.includes(`  sent        ${sent}\n  recomputed  ${recomputed}\n              ${' '.repeat(2 * last)}^^`), pairing);
+  }
+  assert.match(r.stdout, /^MISMATCH: /m);
+  assert.doesNotMatch(r.stdout, /^OK: /m);
+});
+
+test('spnego demo refuses an unknown SPNEGO_DEMO_FAULT instead of running a real-looking demo', () => {
+  const r = cli(['demo'], { SPNEGO_DEMO_FAULT: '1' });
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /SPNEGO_DEMO_FAULT="1" is not a known test fault \(only mic-byte\); unset it/);
+});
+
 test('spnego demo without the native backend runs pure only and says why', () => {
   const r = cli(['demo', '--brief'], { SPNEGO_DISABLE_NATIVE: '1' });
   assert.equal(r.status, 0, r.stdout.slice(-2000) + r.stderr);
@@ -43,14 +80,14 @@ test('the MIC table and the verdict catch a mismatch and a missing MIC', () => {
   const good: PairingResult = {
     initiator: 'pure', acceptor: 'native', tokens: [], sessionKeysEqual: true, unwrapped: 'GET /reports/q3 HTTP/1.1',
     mics: [
-      { from: 'acceptor', backend: 'native', bytes: mic, recomputed: mic, equal: true, verifiedBy: 'pure' },
-      { from: 'initiator', backend: 'pure', bytes: mic, recomputed: mic, equal: true, verifiedBy: 'native' },
+      { from: 'acceptor', backend: 'native', bytes: mic, recomputed: mic, equal: true, firstDifference: -1, verifiedBy: 'pure' },
+      { from: 'initiator', backend: 'pure', bytes: mic, recomputed: mic, equal: true, firstDifference: -1, verifiedBy: 'native' },
     ],
   };
   assert.equal(pairingOk(good), true);
-  const bad = { ...good, mics: [good.mics[0]!, { ...good.mics[1]!, recomputed: Uint8Array.of(9), equal: false }] };
+  const bad = { ...good, mics: [good.mics[0]!, { ...good.mics[1]!, recomputed: Uint8Array.of(9), equal: false, firstDifference: 0 }] };
   assert.equal(pairingOk(bad), false);
-  assert.match(micTable([bad]), /initiator \(pure\)\s+04040[0-9a-f]+\s+09\s+NO/);
+  assert.match(micTable([bad]), /initiator \(pure\)\s+04040[0-9a-f]+\s+09\s+NO, first difference at byte 0/);
   assert.equal(pairingOk({ ...good, mics: [good.mics[0]!] }), false);
   assert.equal(pairingOk({ ...good, error: 'x' }), false);
 });

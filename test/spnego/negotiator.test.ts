@@ -7,7 +7,9 @@ import { Krb5AcceptorMech, Krb5InitiatorMech } from '../../lib/pure/krb5-mech.js
 import { MemoryReplayCache } from '../../lib/krb5/replay-cache.js';
 import { GssFlags } from '../../lib/krb5/gss/checksum.js';
 import { generateKey } from '../../lib/krb5/crypto/index.js';
-import { getMic, verifyMic } from '../../lib/krb5/gss/mic.js';
+import { readMicHeader } from '../../lib/krb5/gss/mic.js';
+import { checkMic } from '../../lib/cli/pairings.js';
+import { toHex } from '../../lib/util/bytes.js';
 import { decodeNegotiationToken, encodeNegTokenInit, NegState } from '../../lib/spnego/codec.js';
 import { MechOid } from '../../lib/spnego/oids.js';
 import { GssError } from '../../lib/errors.js';
@@ -58,9 +60,11 @@ test('seed flow, Windows policy: MS-KRB5 chosen, AP-REP + MIC with accept-incomp
   const key = im.session!.key;
   const der = init.state.mechTypesDer;
   assert.deepEqual(acc.state!.mechTypesDer, der);
-  verifyMic({ key, fromAcceptor: true, acceptorSubkey: true }, der, t2!.mechListMIC!);
-  const seq = verifyMic({ key, fromAcceptor: false, acceptorSubkey: true }, der, t3!.mechListMIC!);
-  assert.deepEqual(getMic({ key, seqNumber: seq, fromAcceptor: false, acceptorSubkey: true }, der), t3!.mechListMIC);
+  for (const [mic, fromAcceptor] of [[t2!.mechListMIC!, true], [t3!.mechListMIC!, false]] as const) {
+    const c = checkMic(key, fromAcceptor, der, mic);
+    assert.equal(toHex(c.recomputed), toHex(mic), `first difference at byte ${c.firstDifference}`);
+    assert.equal(readMicHeader(mic, key).acceptorSubkey, true, 'the acceptor subkey (RFC 4121 4.2.2 AcceptorSubkey)');
+  }
   assert.deepEqual(init.state.micSent, acc.state!.micReceived);
   assert.deepEqual(init.state.micReceived, acc.state!.micSent);
   // Sequence numbers were consumed by the MICs, as MIT does: application tokens still verify.
@@ -94,6 +98,48 @@ test('no mutual authentication (odd tokens) with a MIC required: the initiator s
   assert.ok(init.complete && acc.complete);
   assert.ok(init.state.micSent && acc.state!.micReceived && acc.state!.micSent && init.state.micReceived);
 });
+
+for (const enctype of [17, 18, 19, 20, 23]) {
+  test(`the mechListMIC cross-check can say no (enctype ${enctype}): every checksum byte flipped is found at its index, header edits too`, async () => {
+    // request-mic flow (krb5 not first): a MIC each way for every enctype, rc4 included
+    const { init, acc, im } = setup({ enctype, mechs: ['ntlm', 'krb5'] });
+    await run(init, acc);
+    assert.ok(init.complete && acc.complete);
+    const key = im.session!.key;
+    const der = init.state.mechTypesDer;
+    for (const [mic, fromAcceptor] of [[init.state.micReceived!, true], [init.state.micSent!, false]] as const) {
+      const good = checkMic(key, fromAcceptor, der, mic);
+      assert.equal(toHex(good.recomputed), toHex(mic));
+      assert.deepEqual([good.equal, good.firstDifference], [true, -1]);
+      // the other direction's key usage and flag: not this token
+      assert.equal(checkMic(key, !fromAcceptor, der, mic).equal, false);
+      // RFC 4121: 16-byte header then SGN_CKSUM; RFC 4757: framing (13 bytes), 8-byte header, SND_SEQ, SGN_CKSUM (last 8)
+      const cksumStart = enctype === 23 ? mic.length - 8 : 16;
+      const seqStart = enctype === 23 ? mic.length - 16 : 8;
+      for (let n = 0; n < mic.length; n++) {
+        const bad = Uint8Array.from(mic);
+        bad[n]! ^= 0x01;
+        const c = checkMic(key, fromAcceptor, der, bad);
+        if (enctype === 23 && n >= seqStart && n < seqStart + 4) {
+          // RFC 4757 7.2: the sequence number is encrypted but covered by no checksum, so any 4 bytes
+          // there decrypt to some sequence number (verifyMic accepts them too; the context's
+          // sequence checks are what catch it). The direction bytes after it are checked.
+          assert.equal(c.equal, true, `byte ${n}`);
+          continue;
+        }
+        assert.equal(c.equal, false, `byte ${n} flipped must not match`);
+        if (n >= cksumStart) {
+          assert.equal(c.firstDifference, n, `a flipped checksum byte ${n} is pointed at`);
+          assert.equal(c.recomputed.length, mic.length);
+          assert.equal(c.recomputed[n], mic[n], 'the recomputation is the original checksum byte');
+        } else if (enctype !== 23 && n >= seqStart) {
+          // the flipped SND_SEQ is read as such and recomputed into the header: the checksum differs
+          assert.ok(c.firstDifference >= cksumStart, `seq byte ${n}: first difference ${c.firstDifference}`);
+        }
+      }
+    }
+  });
+}
 
 test('rc4: the Windows policy keeps the RFC rule (MS-SPNG <7>), no MIC when the first choice is taken', async () => {
   const { init, acc } = setup({ enctype: 23, policy: 'always' });

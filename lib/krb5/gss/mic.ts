@@ -86,3 +86,45 @@ export function verifyMic(p: Omit<MicParams, 'seqNumber'>, message: Uint8Array, 
   if (!constantTimeEqual(getMic({ ...p, seqNumber: seq }, message), token)) throw new GssError('GSS_S_BAD_MIC', 'MIC does not verify');
   return seq;
 }
+
+/** What a MIC token's header says, read without checking its checksum. */
+export interface MicHeader {
+  /** SND_SEQ: RFC 4121 the 64-bit field; RFC 4757 the first 4 bytes of the decrypted SND_SEQ. */
+  seqNumber: bigint;
+  /** RFC 4121 flag SentByAcceptor; RFC 4757 direction bytes FF FF FF FF (00 x4 is the initiator). */
+  sentByAcceptor: boolean;
+  /** RFC 4121 flag AcceptorSubkey; always false for RFC 4757, which has no such flag. */
+  acceptorSubkey: boolean;
+}
+
+/**
+ * Reads a MIC token's header WITHOUT verifying it, so that a cross-check can recompute the token
+ * from the key and the header's own fields and compare bytes (verifyMic would echo the token).
+ * - RFC 4121 4.2.6.1: TOK_ID 04 04, Flags, filler, SND_SEQ (BE64) in the clear.
+ * - RFC 4757 7.2: SND_SEQ is RC4-encrypted with Kseq = HMAC(HMAC(K, 0), SGN_CKSUM). By default the
+ *   token's own SGN_CKSUM (what a receiver has); `rc4Checksum` substitutes another, e.g. the one a
+ *   cross-check recomputed, so a wrong checksum byte shows as itself rather than as a garbled SND_SEQ.
+ * Throws GSS_S_DEFECTIVE_TOKEN when the token is not a MIC token of the key's format.
+ */
+export function readMicHeader(token: Uint8Array, key: Key, opts: { rc4Checksum?: Uint8Array } = {}): MicHeader {
+  if (key.enctype === 23) {
+    const { inner } = unframeToken(token, 'RFC 4757 MIC token');
+    if (inner.length !== 24 || inner[0] !== 0x01 || inner[1] !== 0x01) throw new GssError('GSS_S_DEFECTIVE_TOKEN', 'not an RFC 4757 MIC token (TOK_ID 01 01, 24 bytes)');
+    const cksum = opts.rc4Checksum ?? inner.subarray(16, 24);
+    if (cksum.length !== 8) throw new GssError('GSS_S_FAILURE', 'an RFC 4757 MIC checksum is 8 bytes');
+    const c = getCryptoProvider();
+    const kseq = c.hmac('md5', c.hmac('md5', key.keyvalue, new Uint8Array(4)), cksum);
+    const plainSeq = rc4(kseq, inner.subarray(8, 16));
+    return {
+      seqNumber: BigInt(new DataView(plainSeq.buffer, plainSeq.byteOffset, 8).getUint32(0)),
+      sentByAcceptor: plainSeq.subarray(4, 8).every((x) => x === 0xff),
+      acceptorSubkey: false,
+    };
+  }
+  if (token.length < 16 || token[0] !== 0x04 || token[1] !== 0x04) throw new GssError('GSS_S_DEFECTIVE_TOKEN', 'not an RFC 4121 MIC token (TOK_ID 04 04, 16-byte header)');
+  return {
+    seqNumber: new DataView(token.buffer, token.byteOffset, 16).getBigUint64(8),
+    sentByAcceptor: (token[2]! & CfxFlags.SentByAcceptor) !== 0,
+    acceptorSubkey: (token[2]! & CfxFlags.AcceptorSubkey) !== 0,
+  };
+}
