@@ -12,6 +12,7 @@ import { Krb5Config, loadKrb5Config } from '../krb5/config.js';
 import { NameType, ErrorCode } from '../krb5/constants.js';
 import { type Credential, type RealmName } from '../krb5/client/credential.js';
 import { requestInitialTicket } from '../krb5/client/as.js';
+import { type CachedSecret, TgtCache, configIdentity } from '../krb5/client/tgt-cache.js';
 import { requestServiceTicket, delegationCredential } from '../krb5/client/tgs.js';
 import { type KdcAddress, parseKdcAddress } from '../krb5/client/transport.js';
 import type { KdcTarget } from '../krb5/client/kdc-rep.js';
@@ -72,8 +73,8 @@ export async function locateKdcs(config: Krb5Config, realm: string): Promise<Kdc
   return out;
 }
 
-/** TGTs got with a password or a client keytab, per principal, for this process. */
-const tgtCache = new Map<string, Credential>();
+/** TGTs got with a password or a client keytab, for this process (reused only with the same secret and krb5.conf). */
+const tgtCache = new TgtCache();
 
 async function acquireServiceTicket(o: InitiatorOptions, config: Krb5Config): Promise<{ svc: Credential; tgt?: Credential; ccache?: FileCcache }> {
   const kdcsFor = async (realm: string): Promise<KdcTarget> => ({ kdcs: await locateKdcs(config, realm), transport: { udpPreferenceLimit: config.udpPreferenceLimit } });
@@ -85,12 +86,15 @@ async function acquireServiceTicket(o: InitiatorOptions, config: Krb5Config): Pr
   let ccache: FileCcache | undefined;
   if (creds && ('password' in creds || 'keytab' in creds)) {
     const client = realmName(creds.principal, config.defaultRealm);
-    const key = formatPrincipal({ ...client.name, realm: client.realm });
-    tgt = tgtCache.get(key);
-    if (!tgt || tgt.endtime.getTime() - Date.now() < 60_000) {
-      const secret = 'password' in creds ? { password: creds.password } : { keys: openKeytab(creds.keytab, process.env, true).keysFor(client) };
+    const principal = formatPrincipal({ ...client.name, realm: client.realm });
+    const keys = 'keytab' in creds ? openKeytab(creds.keytab, process.env, true).keysFor(client) : undefined;
+    const cacheSecret: CachedSecret = 'password' in creds ? { password: creds.password } : { keytab: creds.keytab, keys: keys! };
+    const configId = configIdentity(config);
+    tgt = tgtCache.get(principal, configId, cacheSecret);
+    if (!tgt) {
+      const secret = 'password' in creds ? { password: creds.password } : { keys: keys! };
       tgt = await requestInitialTicket({ ...(await kdcsFor(client.realm)), client, secret, etypes: tktEtypes, allowWeak, forwardable: true });
-      tgtCache.set(key, tgt);
+      tgtCache.set(principal, configId, cacheSecret, tgt);
     }
   } else {
     ccache = openCcache(creds && 'ccache' in creds ? creds.ccache : defaultCcacheName(process.env, config.path('default_ccache_name')));

@@ -20,6 +20,7 @@ import { createPureAcceptor, createPureInitiator } from '../../lib/pure/index.js
 import { KerberosError, UsageError } from '../../lib/errors.js';
 import { ErrorCode } from '../../lib/krb5/constants.js';
 import { inputs, FUZZ_SEED } from '../asn1/fuzz-inputs.js';
+import { tcpKdc, forwardTo } from './tcp-kdc.js';
 
 const REALM = 'EMBEDDED.TEST';
 
@@ -152,9 +153,18 @@ test('UDP: a reply too big for a datagram makes the client retry over TCP', asyn
 
 test('fuzz: the KDC answers any request with a KRB-ERROR or a reply, and keeps serving', async () => {
   const samples: Uint8Array[] = [];
-  // A real AS-REQ and TGS-REQ to mutate.
-  const tgt = await requestInitialTicket({ ...target(), client: who('alice'), secret: { password: 'alice-pw' }, etypes: [18] });
-  void tgt;
+  // Real requests to mutate: our client's AS-REQs (without and with PA-ENC-TIMESTAMP) and TGS-REQ
+  // (PA-TGS-REQ with the TGT and an authenticator), recorded on their way to the KDC.
+  const rec = await tcpKdc(forwardTo(REALM, kdc.port));
+  try {
+    const kdcs = [{ host: '127.0.0.1', port: rec.port, transport: 'tcp' as const }];
+    const tgt = await requestInitialTicket({ kdcs, client: who('alice'), secret: { password: 'alice-pw' }, etypes: [18] });
+    await requestServiceTicket({ tgt, server: who('HTTP/web.embedded.test'), kdcsFor: () => ({ kdcs }), etypes: [18] });
+  } finally {
+    await rec.close();
+  }
+  assert.deepEqual(rec.requests.map((r) => decodeKrb5Message(r).type), ['AS-REQ', 'AS-REQ', 'TGS-REQ']);
+  samples.push(...rec.requests);
   const { encodeAsReq } = await import('../../lib/krb5/asn1/index.js');
   samples.push(encodeAsReq({ reqBody: { kdcOptions: 0, cname: who('alice').name, realm: REALM, sname: { nameType: 2, nameString: ['krbtgt', REALM] }, till: new Date(Date.now() + 3600_000), nonce: 1, etype: [18] } }));
   const runs = Number(process.env.SPNEGO_FUZZ_RUNS ?? 100000) / 50;

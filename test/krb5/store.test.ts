@@ -140,11 +140,10 @@ test('unsupported ccache and keytab types are named', () => {
   assert.throws(() => openKeytab('MEMORY:x'), (e: unknown) => e instanceof UsageError && /MEMORY/.test(e.message));
 });
 
-test('fuzz: readCcache and readKeytab give only DecodeError', () => {
+// readCcache is fuzzed from a real TGT + service ticket cache in test/fuzz/ccache.test.ts.
+test('fuzz: readKeytab gives only DecodeError', () => {
   const kt = encodeKeytab([keytabEntryFromPassword(who('a/b@R'), 'pw', 17, 3)]);
   fuzzDecoder([kt], (b) => readKeytab(b));
-  const cc = encodeCcache({ version: 4, headerTags: [{ tag: 1, data: new Uint8Array(8) }], defaultPrincipal: who('a@R'), credentials: [] });
-  fuzzDecoder([cc], (b) => readCcache(b));
   fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
     try { readKeytab(b); } catch (e) { if (!(e instanceof DecodeError)) throw e; }
   }), { seed: 7, numRuns: 2000 });

@@ -10,7 +10,7 @@ import {
   encodeEncryptedData, encodePaPacRequest, decodeETypeInfo2, decodeETypeInfo, makeKdcOptions,
 } from '../asn1/index.js';
 import { encrypt, getCryptoProvider, getEncType, stringToKeyAsync } from '../crypto/index.js';
-import { UsageError } from '../../errors.js';
+import { KerberosError, UsageError } from '../../errors.js';
 import { kerberosError } from '../krb-error.js';
 import { type Key, formatPrincipal } from '../types.js';
 import { type Credential, type RealmName, krbtgt } from './credential.js';
@@ -154,5 +154,15 @@ async function clientKey(o: AsRequestOptions, info: ETypeInfo2Entry): Promise<Ke
     return k;
   }
   // PBKDF2 off the event loop (RFC 3962 / RFC 8009 iterations).
-  return stringToKeyAsync(info.etype, o.secret.password, info.salt ?? defaultSalt(o.client), info.s2kparams, { allowWeak: o.allowWeak });
+  try {
+    return await stringToKeyAsync(info.etype, o.secret.password, info.salt ?? defaultSalt(o.client), info.s2kparams, { allowWeak: o.allowWeak });
+  } catch (err) {
+    // The s2kparams come from an unauthenticated ETYPE-INFO2: refuse a malformed or too costly one
+    // as MIT does (KRB5_ERR_BAD_S2K_PARAMS, "Invalid key generation parameters from KDC"; no RFC 4120 code).
+    if (info.s2kparams?.length && err instanceof UsageError && /s2kparams/.test(err.message)) {
+      throw new KerberosError(-1, 'KRB5_ERR_BAD_S2K_PARAMS',
+        `initial ticket for ${formatPrincipal({ ...o.client.name, realm: o.client.realm })}: invalid key generation parameters from the KDC (${err.message})`, undefined, { cause: err });
+    }
+    throw err;
+  }
 }

@@ -6,7 +6,7 @@ import { concatBytes } from '../../util/bytes.js';
 import { ctsEncrypt, ctsDecrypt } from './aes-cts.js';
 import { nfold } from './nfold.js';
 import { getCryptoProvider } from './provider.js';
-import { type Profile, usageConstant, splitTag, verifyTag } from './profile.js';
+import { type Profile, usageConstant, splitTag, verifyTag, pbkdf2Iterations } from './profile.js';
 
 const ZERO_IV = new Uint8Array(16);
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -25,14 +25,10 @@ function dr(key: Uint8Array, constant: Uint8Array): Uint8Array {
 /** DK = random-to-key(DR(...)); random-to-key is the identity for AES (RFC 3962 section 6). */
 const dk = dr;
 
-/** s2kparams: a 4-byte big-endian iteration count, default 4096 (RFC 3962 section 4). */
-function iterations(params?: Uint8Array): number {
-  const iter = params && params.length === 4 ? new DataView(params.buffer, params.byteOffset, 4).getUint32(0) : 4096;
-  if (iter === 0) throw new RangeError('s2kparams iteration count 0');
-  return iter;
-}
 
 function make(enctype: 17 | 18, name: string, keyBytes: 16 | 32, checksumType: number): Profile {
+  // s2kparams: a 4-byte big-endian iteration count, default 4096 (RFC 3962 section 4)
+  const iterations = (params?: Uint8Array) => pbkdf2Iterations(name, params, 4096);
   return {
     enctype, name, keyBytes, checksumType, checksumBytes: 12, blockSize: 16, confounderBytes: 16, weak: false,
     stringToKey(password, salt, params) {

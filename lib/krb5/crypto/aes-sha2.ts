@@ -5,7 +5,7 @@
 import { concatBytes } from '../../util/bytes.js';
 import { ctsEncrypt, ctsDecrypt } from './aes-cts.js';
 import { getCryptoProvider } from './provider.js';
-import { type Profile, usageConstant, splitTag, verifyTag } from './profile.js';
+import { type Profile, usageConstant, splitTag, verifyTag, pbkdf2Iterations } from './profile.js';
 
 const ZERO_IV = new Uint8Array(16);
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -24,11 +24,7 @@ function make(enctype: 19 | 20, name: string, keyBytes: 16 | 32, hash: 'sha256' 
   const ki = (key: Uint8Array, usage: number) => kdf(key, usageConstant(usage, 0x55), macBytes * 8);
   const saltp = (salt: Uint8Array) => concatBytes(utf8(name), Uint8Array.of(0), salt); // RFC 8009 section 4
   // s2kparams: a 4-byte big-endian iteration count, default 32768 (RFC 8009 section 4)
-  const iterations = (params?: Uint8Array) => {
-    const iter = params && params.length === 4 ? new DataView(params.buffer, params.byteOffset, 4).getUint32(0) : 32768;
-    if (iter === 0) throw new RangeError('s2kparams iteration count 0');
-    return iter;
-  };
+  const iterations = (params?: Uint8Array) => pbkdf2Iterations(name, params, 32768);
   return {
     enctype, name, keyBytes, checksumType, checksumBytes: macBytes, blockSize: 16, confounderBytes: 16, weak: false,
     stringToKey(password, salt, params) {
