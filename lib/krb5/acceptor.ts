@@ -81,7 +81,7 @@ export class Krb5Acceptor {
     const skewMs = (this.p.clockSkew ?? 300) * 1000;
     // Kept while the authenticator is valid: until max(now, ctime) + skew (RFC 4120 3.2.3), as a
     // client clock ahead of ours extends it.
-    const replayId = replayTag(server, apReq.authenticator.cipher);
+    const replayId = replayTag(apReq.authenticator.cipher);
     const fresh = await (this.p.replayCache ?? defaultReplayCache).checkAndStore(replayId, new Date(Math.max(now.getTime(), auth.ctime.getTime()) + skewMs));
     if (!fresh) throw kerberosError(ErrorCode.KRB_AP_ERR_REPEAT, 'this authenticator was already used (replayed AP-REQ)');
 

@@ -1,23 +1,22 @@
 /**
  * The acceptor's replay cache (RFC 4120 section 3.2.3): an authenticator seen once within the clock
- * skew window is rejected the second time. The acceptor's key is a 128-bit tag: SHA-256 over the
- * server principal and the whole authenticator ciphertext, truncated (MIT's rcache since 1.18 also
- * keys on a tag of the ciphertext), so two authenticators differing in any byte never collide.
+ * skew window is rejected the second time. The acceptor's key is a 128-bit tag of the whole
+ * authenticator ciphertext (MIT's rcache since 1.18 also keys on a tag of the ciphertext), so two
+ * authenticators differing in any byte never collide.
  * Behind an interface so a service can share one across processes (e.g. in Redis).
  */
 import { ReplayCacheFullError } from '../errors.js';
 import { getCryptoProvider } from './crypto/index.js';
-import { type PrincipalName, formatPrincipal } from './types.js';
-import { concatBytes, toHex, utf8 } from '../util/bytes.js';
+import { toHex } from '../util/bytes.js';
 
 /**
- * The acceptor's replay-cache key: the first 128 bits of SHA-256(server principal | 0 | authenticator
- * ciphertext), in hex. The server keeps two services sharing one cache apart; 128 bits make a
- * collision between different authenticators negligible (2^-64 after 2^32 entries).
+ * The acceptor's replay-cache key: the first 128 bits of SHA-256 over the authenticator ciphertext,
+ * in hex (a collision between two authenticators is negligible: 2^-64 after 2^32 entries). Not mixed
+ * with the server principal: the ticket's sname is outside its encryption, so an attacker could
+ * rename it to an alias sharing the key and the replay would look new.
  */
-export function replayTag(server: { realm: string; name: PrincipalName }, authenticatorCipher: Uint8Array): string {
-  const sp = utf8.encode(`${formatPrincipal({ ...server.name, realm: server.realm })}\0`);
-  return toHex(getCryptoProvider().hash('sha256', concatBytes(sp, authenticatorCipher)).subarray(0, 16));
+export function replayTag(authenticatorCipher: Uint8Array): string {
+  return toHex(getCryptoProvider().hash('sha256', authenticatorCipher).subarray(0, 16));
 }
 
 export interface ReplayCache {

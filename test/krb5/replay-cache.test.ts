@@ -10,6 +10,8 @@ import { GssFlags } from '../../lib/krb5/gss/checksum.js';
 import { generateKey } from '../../lib/krb5/crypto/index.js';
 import { GssError, KerberosError, ReplayCacheFullError } from '../../lib/errors.js';
 import { ErrorCode } from '../../lib/krb5/constants.js';
+import { decodeApReq, encodeApReq } from '../../lib/krb5/asn1/index.js';
+import { TokId, frameKrb5Token, unframeKrb5Token } from '../../lib/krb5/gss/framing.js';
 import { client, makeServiceTicket } from './ticket-fixture.js';
 
 const FLAGS = GssFlags.mutual | GssFlags.replay | GssFlags.sequence | GssFlags.conf | GssFlags.integ;
@@ -37,6 +39,15 @@ test('replay window: a client clock 290 s ahead keeps its authenticator valid to
   await assert.rejects(acc.accept(token), isRepeat);
   clock.ms += 12_000; // past ctime + skew: the authenticator itself is too old now
   await assert.rejects(acc.accept(token), (e: unknown) => e instanceof KerberosError && e.errorCode === ErrorCode.KRB_AP_ERR_SKEW);
+});
+
+test('the tag is the authenticator alone: renaming the ticket\'s clear sname (an alias with the same key) does not make a replay look new', async () => {
+  const { acc, apReq } = setup();
+  const token = apReq();
+  await acc.accept(token);
+  const ap = decodeApReq(unframeKrb5Token(token).body);
+  const renamed = frameKrb5Token(TokId.AP_REQ, encodeApReq({ ...ap, ticket: { ...ap.ticket, sname: { nameType: 3, nameString: ['HTTP', 'alias.example.test'] } } }));
+  await assert.rejects(acc.accept(renamed), isRepeat);
 });
 
 test('expiry: an entry is kept through its expiry and forgotten only after it', () => {
