@@ -116,3 +116,19 @@ export class KerberosError extends SpnegoError {
     this.eText = eText;
   }
 }
+
+/**
+ * The acceptor's replay cache holds as many unexpired entries as it was allowed (its `maxEntries`):
+ * the authenticator is refused rather than an unexpired entry forgotten (RFC 4120 3.2.3 replay
+ * detection fails closed). `major` is GSS_S_FAILURE; `limit` the cap reached.
+ */
+export class ReplayCacheFullError extends GssError {
+  readonly limit: number;
+  constructor(limit: number) {
+    super('GSS_S_FAILURE',
+      `replay cache full: ${limit} unexpired authenticators are held, so this one cannot be recorded and is refused; ` +
+      'raise the cache\'s maxEntries (peak accepts/s x 2 x clockskew) or share a larger replay cache');
+    this.name = 'ReplayCacheFullError';
+    this.limit = limit;
+  }
+}

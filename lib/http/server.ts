@@ -8,13 +8,15 @@
  * -> one acceptor step; a complete context -> the request goes on, with the final token (the
  * AP-REP, mutual authentication) in WWW-Authenticate; an incomplete one -> 401 with the next token.
  * Multi-leg exchanges (MIT's request-mic flow) keep their context on the TCP connection, as
- * mod_auth_gssapi's GssapiConnectionBound does. Failures answer 401 without detail; the error
- * goes to `onError` (never with secrets: tokens are not logged).
+ * mod_auth_gssapi's GssapiConnectionBound does; such a context is disposed when its connection
+ * closes. Failures answer 401 without detail; the error goes to `onError` (never with secrets:
+ * tokens are not logged). A token over `maxTokenBytes` answers 400 without running the acceptor.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createAcceptor } from '../api.js';
 import type { AcceptorOptions, ContextInfo, SecurityContext } from '../context.js';
+import { DecodeError, GssError } from '../errors.js';
 
 export interface NegotiateResult {
   /** The authenticated client principal, e.g. 'alice@EXAMPLE.TEST'. */
@@ -27,6 +29,13 @@ export interface NegotiateOptions extends AcceptorOptions {
   onError?: (err: unknown, req: IncomingMessage) => void;
   /** The body of every 401 (nothing about the failure is disclosed). Default "Negotiate authentication required". */
   unauthorizedBody?: string;
+  /**
+   * The largest decoded token accepted, in bytes (default 64 KiB: a Kerberos ticket with a large
+   * PAC, e.g. a user in a thousand groups, is ~20-40 KiB). Checked on the header's length, before
+   * decoding. Node's own limit on all headers is 16 KiB by default (--max-http-header-size or the
+   * server's maxHeaderSize raise it); this one holds whatever that is set to.
+   */
+  maxTokenBytes?: number;
 }
 
 declare module 'node:http' {
@@ -37,7 +46,43 @@ declare module 'node:http' {
 }
 
 const NEGOTIATE = /^Negotiate\s+([A-Za-z0-9+/=_-]+)\s*$/i;
-const pending = new WeakMap<Socket, SecurityContext>();
+/** Well-formed base64 (standard or URL-safe alphabet), padding only at the end. */
+const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
+
+/** A half-made (multi-leg) context waiting on its connection, and the 'close' listener that disposes it. */
+interface Pending {
+  ctx: SecurityContext;
+  onClose: () => void;
+}
+const pending = new WeakMap<Socket, Pending>();
+let pendingCount = 0;
+
+/** How many half-made contexts wait for their client's next leg (for metrics and leak tests). */
+export function pendingNegotiations(): number {
+  return pendingCount;
+}
+
+function park(socket: Socket, ctx: SecurityContext): void {
+  const onClose = () => {
+    if (pending.get(socket)?.ctx !== ctx) return;
+    pending.delete(socket);
+    pendingCount--;
+    ctx.dispose();
+  };
+  pending.set(socket, { ctx, onClose });
+  pendingCount++;
+  socket.once('close', onClose);
+}
+
+/** Takes the waiting context off the connection (the caller now owns it); removes its listener. */
+function unpark(socket: Socket): SecurityContext | undefined {
+  const p = pending.get(socket);
+  if (!p) return undefined;
+  pending.delete(socket);
+  pendingCount--;
+  socket.off('close', p.onClose);
+  return p.ctx;
+}
 
 function challenge(res: ServerResponse, token: Uint8Array | undefined, body: string): void {
   res.statusCode = 401;
@@ -58,9 +103,32 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
     challenge(res, undefined, body);
     return undefined;
   }
-  const input = Buffer.from(m[1]!, 'base64');
-  let ctx = pending.get(req.socket);
-  pending.delete(req.socket);
+  const b64 = m[1]!;
+  const maxTokenBytes = o.maxTokenBytes ?? 64 * 1024;
+  // The decoded size from the header's length alone: nothing is decoded nor any context made.
+  // 400, not 401: no credentials can make this request acceptable, and a 401 challenge would have
+  // the client send the same token again (RFC 9110 15.5.1).
+  let chars = b64.length;
+  while (chars > 0 && b64.charCodeAt(chars - 1) === 0x3d /* = */) chars--;
+  if (Math.floor((chars * 3) / 4) > maxTokenBytes) {
+    unpark(req.socket)?.dispose();
+    o.onError?.(new GssError('GSS_S_DEFECTIVE_TOKEN', `the Negotiate token is larger than maxTokenBytes (${maxTokenBytes} bytes): raise the middleware's maxTokenBytes if such tokens are legitimate`), req);
+    res.statusCode = 400;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end('Negotiate token too large\n');
+    return undefined;
+  }
+  const input = BASE64.test(b64) ? Buffer.from(b64, 'base64') : undefined;
+  if (!input || input.length === 0) {
+    // RFC 4559 section 4.2: the header carries a GSS token; an empty or malformed one is a failed
+    // authentication (401 and a fresh challenge, as for a token the acceptor rejects), and starts
+    // no context. A context waiting on this connection is abandoned by the client: dispose it.
+    unpark(req.socket)?.dispose();
+    o.onError?.(new DecodeError('Authorization: Negotiate', input ? 'the token is empty' : 'the token is not well-formed base64'), req);
+    challenge(res, undefined, body);
+    return undefined;
+  }
+  let ctx = unpark(req.socket);
   // A NegTokenInit (framed, 0x60) always starts a new context on this connection.
   if (ctx && input[0] === 0x60) {
     ctx.dispose();
@@ -77,7 +145,8 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
     return undefined;
   }
   if (!ctx.complete) {
-    pending.set(req.socket, ctx);
+    if (req.socket.destroyed) ctx.dispose();
+    else park(req.socket, ctx);
     challenge(res, out, body);
     return undefined;
   }

@@ -17,10 +17,10 @@ import { GssFlags, decodeAuthenticatorChecksum } from './gss/checksum.js';
 import { type ChannelBindings, channelBindingsHash } from './gss/channel-bindings.js';
 import { TokId, frameKrb5Token, unframeKrb5Token } from './gss/framing.js';
 import { kerberosError } from './krb-error.js';
-import { type ReplayCache, MemoryReplayCache } from './replay-cache.js';
+import { type ReplayCache, MemoryReplayCache, replayTag } from './replay-cache.js';
 import { Krb5Session } from './session.js';
 import { type Key, type PrincipalName, formatPrincipal } from './types.js';
-import { constantTimeEqual, toHex } from '../util/bytes.js';
+import { constantTimeEqual } from '../util/bytes.js';
 
 /** Finds the service key for a ticket; throws KerberosError (KRB_AP_ERR_NOKEY / BADKEYVER / NOT_US). */
 export type ServiceKeyLookup = (server: { realm: string; name: PrincipalName }, kvno: number | undefined, enctype: number) => Key;
@@ -79,8 +79,10 @@ export class Krb5Acceptor {
       throw kerberosError(ErrorCode.KRB_AP_ERR_BADMATCH, 'the authenticator client does not match the ticket client');
     }
     const skewMs = (this.p.clockSkew ?? 300) * 1000;
-    const replayId = toHex(getCryptoProvider().hash('sha256', apReq.authenticator.cipher));
-    const fresh = await (this.p.replayCache ?? defaultReplayCache).checkAndStore(replayId, new Date(now.getTime() + skewMs));
+    // Kept while the authenticator is valid: until max(now, ctime) + skew (RFC 4120 3.2.3), as a
+    // client clock ahead of ours extends it.
+    const replayId = replayTag(apReq.authenticator.cipher);
+    const fresh = await (this.p.replayCache ?? defaultReplayCache).checkAndStore(replayId, new Date(Math.max(now.getTime(), auth.ctime.getTime()) + skewMs));
     if (!fresh) throw kerberosError(ErrorCode.KRB_AP_ERR_REPEAT, 'this authenticator was already used (replayed AP-REQ)');
 
     // RFC 4121 4.1.1: the 0x8003 checksum carries the flags, bindings and delegation.

@@ -8,7 +8,7 @@
  *   FF FF | SND_SEQ | SGN_CKSUM | Confounder | data | pad 01, with Kseq and Kcrypt as the RFC says.
  */
 import { GssError } from '../../errors.js';
-import { concatBytes, constantTimeEqual } from '../../util/bytes.js';
+import { bytesEqual, concatBytes, constantTimeEqual } from '../../util/bytes.js';
 import { KeyUsage } from '../constants.js';
 import type { Key } from '../types.js';
 import { decrypt, encrypt, getCryptoProvider, getEncType, makeChecksum, rc4 } from '../crypto/index.js';
@@ -147,6 +147,9 @@ function rc4Wrap(p: WrapParams, message: Uint8Array, sealed: boolean): Uint8Arra
 
 function rc4Unwrap(p: Omit<WrapParams, 'seqNumber'>, token: Uint8Array): UnwrapResult {
   const { inner } = unframeToken(token, 'RFC 4757 Wrap token');
+  // The framing (RFC 2743 3.1) is outside the checksum: it must be exactly the krb5 OID's, in DER,
+  // or a token relabelled with another (or a non-minimally encoded) mechanism would unwrap.
+  if (!bytesEqual(frameToken(KRB5_OID, inner), token)) throw new GssError('GSS_S_DEFECTIVE_TOKEN', 'RFC 4757 Wrap token is not framed with the Kerberos mechanism OID');
   if (inner.length < 32 + 1 || inner[0] !== 0x02 || inner[1] !== 0x01 || inner[2] !== 0x11 || inner[3] !== 0x00 || inner[6] !== 0xff || inner[7] !== 0xff) {
     throw new GssError('GSS_S_DEFECTIVE_TOKEN', 'not an RFC 4757 Wrap token');
   }
