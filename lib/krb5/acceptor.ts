@@ -4,12 +4,12 @@
  * times, addresses, the replay cache, the 0x8003 checksum and the channel bindings, then answers with
  * an AP-REP carrying an acceptor subkey (enctype chosen by RFC 4537 when the initiator offered a list).
  */
-import { GssError } from '../errors.js';
-import { ApOptions, AuthorizationDataType, ChecksumType, ErrorCode, KeyUsage, TicketFlags } from './constants.js';
+import { GssError, KerberosError } from '../errors.js';
+import { ApOptions, AuthorizationDataType, ChecksumType, EncType, ErrorCode, KeyUsage, TicketFlags } from './constants.js';
 import {
   type ApReq, type Authenticator, type EncTicketPart, type KrbCred, type EncKrbCredPart,
   decodeApReq, decodeAuthenticator, decodeEncTicketPart, encodeApRep, encodeEncApRepPart, encodeKrbError,
-  decodeKrbCred, decodeEncKrbCredPart, decodeAdEtypeNegotiation, findAuthorizationData, findWin2kPac, hasFlag,
+  decodeKrbCred, decodeEncKrbCredPart, decodeAdEtypeNegotiation, findAuthorizationData, hasFlag,
   decodeKerbApOptions, KERB_AP_OPTIONS_CBT,
 } from './asn1/index.js';
 import { encrypt, decrypt, generateKey, getEncType, getCryptoProvider } from './crypto/index.js';
@@ -33,7 +33,13 @@ export interface Krb5AcceptorParams {
   /** Seconds (krb5.conf clockskew); default 300. */
   clockSkew?: number;
   now?: () => Date;
+  /** Accept rc4-hmac (RFC 4757; off by default, RFC 8429). */
   allowWeak?: boolean;
+  /**
+   * krb5.conf permitted_enctypes: the ticket, its session key and the authenticator subkey must
+   * each be one of these (MIT rd_req_dec.c, KRB5_NOPERM_ETYPE). Undefined: any supported enctype.
+   */
+  permittedEnctypes?: number[];
 }
 
 export interface AcceptedContext {
@@ -68,9 +74,17 @@ export class Krb5Acceptor {
       throw kerberosError(ErrorCode.KRB_AP_ERR_METHOD, 'user-to-user (use-session-key) is not supported');
     }
     const server = { realm: apReq.ticket.realm, name: apReq.ticket.sname };
+    this.checkEnctype(apReq.ticket.encPart.etype, `the ticket for ${formatPrincipal({ ...server.name, realm: server.realm })}`);
     const serviceKey = this.p.keyFor(server, apReq.ticket.encPart.kvno, apReq.ticket.encPart.etype);
     const ticket = this.decryptTicket(apReq, serviceKey);
+    this.checkEnctype(ticket.key.enctype, "the ticket's session key");
     const auth = this.decryptAuthenticator(apReq, ticket.key);
+    if (auth.subkey) this.checkEnctype(auth.subkey.enctype, "the authenticator's subkey");
+    // MS-PAC 2.1: a KDC puts one PAC in a ticket; with several, which one the KDC vouches for is unknown.
+    const pacs = ticket.authorizationData ? findAuthorizationData(ticket.authorizationData, AuthorizationDataType.AD_WIN2K_PAC) : [];
+    if (pacs.length > 1) {
+      throw kerberosError(ErrorCode.KRB_AP_ERR_MODIFIED, `the ticket carries ${pacs.length} AD-WIN2K-PAC elements where a KDC puts one: refusing a ticket whose PAC is ambiguous`);
+    }
 
     const now = this.p.now?.() ?? new Date();
     this.checkTimes(ticket, auth, now);
@@ -130,7 +144,7 @@ export class Krb5Acceptor {
       server,
       flags,
       ticket,
-      pac: ticket.authorizationData ? findWin2kPac(ticket.authorizationData) : undefined,
+      pac: pacs[0],
       delegated,
       ticketKey: ticket.key,
       serviceKey,
@@ -143,6 +157,29 @@ export class Krb5Acceptor {
       stime: new Date(Math.floor(now.getTime() / 1000) * 1000), susec: (now.getTime() % 1000) * 1000,
       errorCode, realm: server.realm, sname: server.name,
     }));
+  }
+
+  /**
+   * MIT rd_req_dec.c: a ticket, session key or subkey of an enctype that is not permitted is
+   * refused with KRB5_NOPERM_ETYPE (a library code: on the wire MIT sends KRB_ERR_GENERIC).
+   * rc4-hmac gets its own message when it is disabled, as it is by default (RFC 8429).
+   */
+  private checkEnctype(enctype: number, what: string): void {
+    let name = `enctype ${enctype}`;
+    try {
+      name = `${getEncType(enctype, { allowWeak: true }).name} (enctype ${enctype})`;
+    } catch {
+      // an enctype we do not implement: decryption fails below with its own error
+    }
+    const noperm = (message: string) => new KerberosError(ErrorCode.KRB_ERR_GENERIC, 'KRB5_NOPERM_ETYPE', message);
+    if (enctype === EncType.rc4_hmac && !this.p.allowWeak) {
+      throw noperm(`${what} uses rc4-hmac (enctype 23), which is disabled (RFC 8429): give the service principal an AES key, ` +
+        'or allow rc4 with allowWeakCrypto: true (allow_weak_crypto = true in krb5.conf)');
+    }
+    if (this.p.permittedEnctypes && !this.p.permittedEnctypes.includes(enctype)) {
+      throw noperm(`Encryption type ${name} not permitted: ${what} uses it and permitted_enctypes in krb5.conf does not list it ` +
+        `(permitted: ${this.p.permittedEnctypes.join(', ') || 'none'}); add it there or have the KDC issue a permitted enctype`);
+    }
   }
 
   private decryptTicket(apReq: ApReq, key: Key): EncTicketPart {
@@ -208,6 +245,7 @@ export class Krb5Acceptor {
     if (auth.authorizationData) {
       for (const ad of findAuthorizationData(auth.authorizationData, AuthorizationDataType.AD_ETYPE_NEGOTIATION)) {
         for (const et of decodeAdEtypeNegotiation(ad)) {
+          if (this.p.permittedEnctypes && !this.p.permittedEnctypes.includes(et)) continue;
           try {
             getEncType(et, { allowWeak: this.p.allowWeak });
             return et;

@@ -230,7 +230,9 @@ export class NativeContext implements SecurityContext {
     }
   }
 
+  /** False once a step failed (StepGate: fail closed), even when the library's mechanism completed. */
   get complete(): boolean {
+    if (this.gate.failed) return false;
     return this.negotiator ? this.negotiator.complete : this.mech.complete;
   }
 
@@ -262,7 +264,7 @@ export class NativeContext implements SecurityContext {
   }
 
   private established(): AddonContext {
-    if (this.gate.disposed) throw new UsageError('the context was disposed');
+    this.gate.check();
     if (!this.complete) throw new GssError('GSS_S_NO_CONTEXT', 'the security context is not complete');
     return this.mech.handle;
   }
@@ -296,6 +298,8 @@ export class NativeContext implements SecurityContext {
   }
 
   get info(): ContextInfo {
+    // A failed context vouches for nothing: no names, key, PAC or MICs (the library may have completed its part).
+    if (this.gate.failed) return { backend: 'native', flags: gssFlagsToOptions(0), library: this.library };
     const d = this.mech.details;
     const info: ContextInfo = { backend: 'native', flags: gssFlagsToOptions(d?.flags ?? 0), library: this.library };
     const spnego = this.negotiator?.state

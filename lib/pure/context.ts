@@ -1,8 +1,10 @@
 /**
  * The pure backend's SecurityContext: the Kerberos mechanism, alone or under SPNEGO.
- * One step() at a time; per-message calls go to the established Kerberos session.
+ * One step() at a time; per-message calls go to the established Kerberos session until the
+ * ticket's end time plus the clock skew (then GSS_S_CONTEXT_EXPIRED). A step that fails (a bad
+ * mechListMIC, a PAC that does not verify...) leaves the context failed for good (StepGate).
  */
-import { GssError, UsageError } from '../errors.js';
+import { GssError } from '../errors.js';
 import { StepGate } from '../step-gate.js';
 import type { ContextFlags, ContextInfo, PacInfo, SecurityContext, WrapResult } from '../context.js';
 import { SpnegoAcceptor, SpnegoInitiator } from '../spnego/negotiator.js';
@@ -36,6 +38,13 @@ export function optionsToGssFlags(f: ContextFlags = {}): number {
 
 type Mech = Krb5InitiatorMech | Krb5AcceptorMech;
 
+/** The clock an established context's expiry is checked against (injectable for tests). */
+export interface PureClock {
+  now?: () => Date;
+  /** Seconds (krb5.conf clockskew); default 300. */
+  clockSkew?: number;
+}
+
 export class PureContext implements SecurityContext {
   private readonly gate = new StepGate();
   private readonly spnego?: SpnegoInitiator | SpnegoAcceptor;
@@ -49,6 +58,7 @@ export class PureContext implements SecurityContext {
     private readonly mech: Mech,
     useSpnego: boolean,
     spnegoOpts: { mechs?: string[]; mechListMIC?: 'rfc4178' | 'always' } = {},
+    private readonly clock: PureClock = {},
   ) {
     if (useSpnego) {
       this.spnego = role === 'initiator'
@@ -58,7 +68,18 @@ export class PureContext implements SecurityContext {
   }
 
   get complete(): boolean {
+    if (this.gate.failed) return false;
     return this.spnego ? this.spnego.complete : this.mech.complete;
+  }
+
+  /**
+   * When the established context stops working: the ticket's end time plus the clock skew (the
+   * acceptor accepts a ticket until then, RFC 4120 3.2.3). The acceptor reads it from the ticket
+   * it decrypted, the initiator from its credential.
+   */
+  get expiresAt(): Date | undefined {
+    const end = 'accepted' in this.mech ? this.mech.accepted?.ticket.endtime : this.names?.ticketEndtime;
+    return end && new Date(end.getTime() + (this.clock.clockSkew ?? 300) * 1000);
   }
 
   step(input?: Uint8Array): Promise<Uint8Array | undefined> {
@@ -70,8 +91,13 @@ export class PureContext implements SecurityContext {
   }
 
   private session() {
-    if (this.gate.disposed) throw new UsageError('the context was disposed');
+    this.gate.check();
     if (!this.complete || !this.mech.session) throw new GssError('GSS_S_NO_CONTEXT', 'the security context is not complete');
+    const exp = this.expiresAt;
+    const now = this.clock.now?.() ?? new Date();
+    if (exp && now.getTime() > exp.getTime()) {
+      throw new GssError('GSS_S_CONTEXT_EXPIRED', `the context expired at ${exp.toISOString()} (its ticket's end time plus the clock skew): establish a new one with a fresh ticket`);
+    }
     return this.mech.session;
   }
 
@@ -89,6 +115,8 @@ export class PureContext implements SecurityContext {
   }
 
   get info(): ContextInfo {
+    // A failed context vouches for nothing: no names, key, PAC or MICs.
+    if (this.gate.failed) return { backend: 'pure', flags: gssFlagsToOptions(0) };
     const s = this.mech.session;
     const info: ContextInfo = {
       backend: 'pure',
@@ -100,9 +128,11 @@ export class PureContext implements SecurityContext {
       const a = this.mech.accepted;
       info.initiatorName = formatPrincipal({ ...a.client.name, realm: a.client.realm });
       info.acceptorName = formatPrincipal({ ...a.server.name, realm: a.server.realm });
-      info.expiresAt = a.ticket.endtime;
     }
-    if (this.names) Object.assign(info, this.names);
+    if (this.names?.initiatorName) info.initiatorName = this.names.initiatorName;
+    if (this.names?.acceptorName) info.acceptorName = this.names.acceptorName;
+    const exp = this.expiresAt;
+    if (exp) info.expiresAt = exp;
     if (this.spnego?.state) {
       const st = this.spnego.state;
       info.spnego = { mechTypes: st.mechTypesDer, micSent: st.micSent, micReceived: st.micReceived };
@@ -111,8 +141,8 @@ export class PureContext implements SecurityContext {
     return info;
   }
 
-  /** Initiator names, set by the factory once the ticket is known. */
-  names?: { initiatorName?: string; acceptorName?: string; expiresAt?: Date };
+  /** Initiator names and the service ticket's end time, set by the factory once the ticket is known. */
+  names?: { initiatorName?: string; acceptorName?: string; ticketEndtime?: Date };
 
   dispose(): void {
     this.gate.disposed = true;

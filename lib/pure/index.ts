@@ -110,7 +110,8 @@ async function acquireServiceTicket(o: InitiatorOptions, config: Krb5Config): Pr
   return { svc, tgt, ccache };
 }
 
-export function createPureInitiator(o: InitiatorOptions): PureContext {
+/** `now`: the clock the established context's expiry is checked against (tests). */
+export function createPureInitiator(o: InitiatorOptions & { now?: () => Date }): PureContext {
   if (!o.target) throw new UsageError('createInitiator needs a target (e.g. "HTTP@web.example.test")');
   const config = loadKrb5Config({ path: o.krb5Config });
   const flags = optionsToGssFlags(o.flags);
@@ -130,19 +131,21 @@ export function createPureInitiator(o: InitiatorOptions): PureContext {
     ctx!.names = {
       initiatorName: formatPrincipal({ ...svc.client.name, realm: svc.client.realm }),
       acceptorName: formatPrincipal({ ...svc.server.name, realm: svc.server.realm }),
-      expiresAt: svc.endtime,
+      ticketEndtime: svc.endtime,
     };
     return {
       client: svc.client, ticket: svc.ticket, sessionKey: svc.key, flags: flags & ~GssFlags.deleg, channelBindings: cb, delegation, allowWeak,
       etypeNegotiation: preferred[0] !== svc.key.enctype ? preferred : undefined,
     };
   };
-  ctx = new PureContext('initiator', new Krb5InitiatorMech(params), (o.mech ?? 'spnego') === 'spnego', o.spnego);
+  ctx = new PureContext('initiator', new Krb5InitiatorMech(params), (o.mech ?? 'spnego') === 'spnego', o.spnego, { now: o.now, clockSkew: config.clockSkew });
   return ctx;
 }
 
-export function createPureAcceptor(o: AcceptorOptions & { replayCache?: ReplayCache; krb5Config?: string } = {}): PureContext {
+/** `now`: the clock tickets, authenticators and the context's expiry are checked against (tests). */
+export function createPureAcceptor(o: AcceptorOptions & { replayCache?: ReplayCache; krb5Config?: string; now?: () => Date } = {}): PureContext {
   const config = loadKrb5Config({ path: o.krb5Config });
+  const allowWeak = o.allowWeakCrypto ?? config.allowWeakCrypto;
   const keytab = openKeytab(o.keytab ?? config.path('default_keytab_name'));
   const only = o.principal ? realmName(o.principal, config.defaultRealm) : undefined;
   const mech = new Krb5AcceptorMech({
@@ -155,9 +158,12 @@ export function createPureAcceptor(o: AcceptorOptions & { replayCache?: ReplayCa
     replayCache: o.replayCache,
     channelBindings: toChannelBindings(o.channelBindings),
     clockSkew: config.clockSkew,
-    allowWeak: o.allowWeakCrypto ?? config.allowWeakCrypto,
+    now: o.now,
+    allowWeak,
+    permittedEnctypes: config.enctypes('permitted_enctypes', { allowWeak }),
   });
-  const ctx = new PureContext('acceptor', mech, (o.mech ?? 'spnego') === 'spnego', o.spnego);
+  const ctx = new PureContext('acceptor', mech, (o.mech ?? 'spnego') === 'spnego', o.spnego, { now: o.now, clockSkew: config.clockSkew });
+  // Runs inside step(): a throw here (a PAC that does not verify) leaves the context failed (StepGate).
   ctx.onComplete = () => {
     const a = mech.accepted;
     // MS-PAC: a PAC whose server signature fails is a modified ticket; one that verifies gives the SIDs.

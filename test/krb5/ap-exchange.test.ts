@@ -10,8 +10,17 @@ import { generateKey } from '../../lib/krb5/crypto/index.js';
 import { GssError, KerberosError } from '../../lib/errors.js';
 import { ErrorCode } from '../../lib/krb5/constants.js';
 import { utf8 } from '../../lib/util/bytes.js';
-import { client, makeServiceTicket } from './ticket-fixture.js';
+import { client, makeServiceTicket, service } from './ticket-fixture.js';
 import type { Key } from '../../lib/krb5/types.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuthorizationDataType } from '../../lib/krb5/constants.js';
+import { encodeAdIfRelevant } from '../../lib/krb5/asn1/authdata.js';
+import { encodeKeytab } from '../../lib/krb5/keytab.js';
+import { createPureAcceptor, createPureInitiator } from '../../lib/pure/index.js';
+import { startKdc } from '../../lib/kdc/index.js';
+import { exchange } from '../../lib/cli/pairings.js';
 
 const FLAGS = GssFlags.mutual | GssFlags.replay | GssFlags.sequence | GssFlags.conf | GssFlags.integ;
 
@@ -133,4 +142,127 @@ test('replayed and reordered per-message tokens give the GSS sequence statuses',
   a.verifyMIC(m, t2);
   assert.throws(() => a.verifyMIC(m, t2), (e: unknown) => e instanceof GssError && e.major === 'GSS_S_DUPLICATE_TOKEN');
   assert.throws(() => a.verifyMIC(m, t1), (e: unknown) => e instanceof GssError && ['GSS_S_UNSEQ_TOKEN', 'GSS_S_OLD_TOKEN'].includes(e.major));
+});
+
+// ---- issue 10: ticket times, enctype policy, PACs and context expiry ----
+
+function accept(serviceKey: Key, ticketOpts: { start?: Date; end?: Date; sessionEnctype?: number; authorizationData?: { adType: number; adData: Uint8Array }[] }, acceptor: Partial<ConstructorParameters<typeof Krb5Acceptor>[0]> = {}) {
+  const { ticket, sessionKey } = makeServiceTicket({ serviceKey, ...ticketOpts });
+  const init = new Krb5Initiator({ client, ticket, sessionKey, flags: FLAGS, allowWeak: true });
+  const acc = new Krb5Acceptor({ keyFor: () => serviceKey, replayCache: new MemoryReplayCache(), ...acceptor });
+  return acc.accept(init.step().token!);
+}
+const krbErr = (code: number, re?: RegExp) => (e: unknown) => e instanceof KerberosError && e.errorCode === code && (!re || re.test(e.message));
+const noperm = (re: RegExp) => (e: unknown) => e instanceof KerberosError && e.errorName === 'KRB5_NOPERM_ETYPE' && re.test(e.message);
+
+test('an expired ticket gives KRB_AP_ERR_TKT_EXPIRED once past its end time plus the skew, not before', async () => {
+  const key = generateKey(18);
+  const now = Date.now();
+  const end = new Date(Math.floor(now / 1000) * 1000 - 400_000);
+  await assert.rejects(accept(key, { end }), krbErr(ErrorCode.KRB_AP_ERR_TKT_EXPIRED, /expired at/));
+  // 200 s past the end: within the 300 s skew, still accepted (RFC 4120 3.2.3).
+  await accept(key, { end: new Date(Math.floor(now / 1000) * 1000 - 200_000) });
+  await assert.rejects(accept(key, { end: new Date(Math.floor(now / 1000) * 1000 - 200_000) }, { clockSkew: 100 }), krbErr(ErrorCode.KRB_AP_ERR_TKT_EXPIRED));
+});
+
+test('a ticket not yet valid gives KRB_AP_ERR_TKT_NYV once its start time is beyond the skew, not before', async () => {
+  const key = generateKey(18);
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  await assert.rejects(accept(key, { start: new Date(now + 400_000), end: new Date(now + 4000_000) }), krbErr(ErrorCode.KRB_AP_ERR_TKT_NYV));
+  await accept(key, { start: new Date(now + 200_000), end: new Date(now + 4000_000) });
+  // The skew is the acceptor's: with 900 s, a start 1000 s ahead is still too early.
+  await assert.rejects(accept(key, { start: new Date(now + 1000_000), end: new Date(now + 4000_000) }, { clockSkew: 900 }), krbErr(ErrorCode.KRB_AP_ERR_TKT_NYV));
+});
+
+test('the acceptor refuses rc4-hmac by default, saying rc4 is disabled and how to allow it (not "stale keytab")', async () => {
+  const rc4 = generateKey(23, { allowWeak: true });
+  const disabled = noperm(/rc4-hmac \(enctype 23\).*disabled.*allowWeakCrypto: true.*allow_weak_crypto/);
+  await assert.rejects(accept(rc4, {}), disabled, 'an rc4 ticket');
+  await assert.rejects(accept(generateKey(18), { sessionEnctype: 23 }), disabled, 'an AES ticket with an rc4 session key');
+  // Allowed explicitly, it works.
+  await accept(rc4, {}, { allowWeak: true });
+});
+
+test('permitted_enctypes is enforced for the ticket and its session key (MIT KRB5_NOPERM_ETYPE)', async () => {
+  await assert.rejects(accept(generateKey(17), {}, { permittedEnctypes: [18] }), noperm(/Encryption type aes128-cts-hmac-sha1-96 \(enctype 17\) not permitted: the ticket for HTTP\/web.example.test/));
+  await assert.rejects(accept(generateKey(18), { sessionEnctype: 17 }, { permittedEnctypes: [18] }), noperm(/not permitted: the ticket's session key/));
+  const ok = await accept(generateKey(18), { sessionEnctype: 20 }, { permittedEnctypes: [20, 18] });
+  assert.equal(ok.session.key.enctype, 20);
+  // RFC 4537: the acceptor subkey skips offered enctypes that are not permitted.
+  const serviceKey = generateKey(18);
+  const { ticket, sessionKey } = makeServiceTicket({ serviceKey });
+  const init = new Krb5Initiator({ client, ticket, sessionKey, flags: FLAGS, etypeNegotiation: [20, 17] });
+  const acc = new Krb5Acceptor({ keyFor: () => serviceKey, replayCache: new MemoryReplayCache(), permittedEnctypes: [18, 17] });
+  const negotiated = await acc.accept(init.step().token!);
+  assert.equal(negotiated.session.key.enctype, 17);
+});
+
+test('createAcceptor (pure) reads permitted_enctypes and allow_weak_crypto from krb5.conf', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spnego-permitted-'));
+  try {
+    const keys = [generateKey(17), generateKey(23, { allowWeak: true })];
+    writeFileSync(join(dir, 'kt'), encodeKeytab(keys.map((key) => ({ realm: service.realm, name: service.name, timestamp: new Date(), kvno: 2, key }))));
+    writeFileSync(join(dir, 'strict.conf'), '[libdefaults]\n  default_realm = EXAMPLE.TEST\n  permitted_enctypes = aes256-cts-hmac-sha1-96 aes256-cts-hmac-sha384-192\n');
+    writeFileSync(join(dir, 'default.conf'), '[libdefaults]\n  default_realm = EXAMPLE.TEST\n');
+    writeFileSync(join(dir, 'weak.conf'), '[libdefaults]\n  default_realm = EXAMPLE.TEST\n  allow_weak_crypto = true\n');
+    const run = (key: Key, conf: string) => {
+      const { ticket, sessionKey } = makeServiceTicket({ serviceKey: key });
+      const init = new Krb5Initiator({ client, ticket, sessionKey, flags: FLAGS, allowWeak: true });
+      const a = createPureAcceptor({ mech: 'kerberos', keytab: join(dir, 'kt'), krb5Config: join(dir, conf), replayCache: new MemoryReplayCache() });
+      return a.step(init.step().token!);
+    };
+    await assert.rejects(run(keys[0]!, 'strict.conf'), noperm(/aes128-cts-hmac-sha1-96 \(enctype 17\) not permitted/));
+    await run(keys[0]!, 'default.conf');
+    await assert.rejects(run(keys[1]!, 'default.conf'), noperm(/rc4-hmac \(enctype 23\).*disabled/));
+    await run(keys[1]!, 'weak.conf');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a ticket with two AD-WIN2K-PAC elements is refused with KRB_AP_ERR_MODIFIED, not the first one used', async () => {
+  const pac = (n: number) => ({ adType: AuthorizationDataType.AD_WIN2K_PAC, adData: new Uint8Array([n]) });
+  const relevant = (...e: { adType: number; adData: Uint8Array }[]) => ({ adType: AuthorizationDataType.AD_IF_RELEVANT, adData: encodeAdIfRelevant(e) });
+  const key = generateKey(18);
+  for (const ad of [[relevant(pac(1)), relevant(pac(2))], [relevant(pac(1), pac(2))], [pac(1), relevant(pac(2))]]) {
+    await assert.rejects(accept(key, { authorizationData: ad }), krbErr(ErrorCode.KRB_AP_ERR_MODIFIED, /2 AD-WIN2K-PAC elements/));
+  }
+  const one = await accept(key, { authorizationData: [relevant(pac(7))] });
+  assert.deepEqual(one.pac, new Uint8Array([7]));
+});
+
+test('an established pure context expires at the ticket end time plus the skew: GSS_S_CONTEXT_EXPIRED in both roles, info.expiresAt is that instant', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spnego-expiry-'));
+  const kdc = await startKdc({ realm: 'EXPIRY.TEST', principals: [{ name: 'alice', password: 'pw' }, { name: 'HTTP/web.expiry.test' }], maxTicketLifetime: 600 });
+  try {
+    kdc.writeKrb5Conf(join(dir, 'krb5.conf'));
+    kdc.writeKeytab(join(dir, 'kt'), ['HTTP/web.expiry.test']);
+    let at: Date | undefined;
+    const now = () => at ?? new Date();
+    const started = Date.now();
+    const i = createPureInitiator({ target: 'HTTP/web.expiry.test@EXPIRY.TEST', krb5Config: join(dir, 'krb5.conf'), credentials: { principal: 'alice@EXPIRY.TEST', password: 'pw' }, now });
+    const a = createPureAcceptor({ keytab: join(dir, 'kt'), krb5Config: join(dir, 'krb5.conf'), replayCache: new MemoryReplayCache(), now });
+    await exchange(i, a);
+    assert.ok(i.complete && a.complete);
+    const exp = a.info.expiresAt!;
+    assert.deepEqual(i.info.expiresAt, exp, 'both roles end at the same instant');
+    // The KDC issued 600 s; the skew is 300 s.
+    const left = (exp.getTime() - started) / 1000;
+    assert.ok(left > 900 - 30 && left <= 901, `expires ${left} s after the start`);
+    const m = utf8.encode('m');
+    at = exp;
+    a.verifyMIC(m, i.getMIC(m));
+    i.unwrap(a.wrap(m));
+    at = new Date(exp.getTime() + 1);
+    const expired = (e: unknown) => e instanceof GssError && e.major === 'GSS_S_CONTEXT_EXPIRED' && e.message.includes(exp.toISOString());
+    for (const ctx of [i, a]) {
+      assert.throws(() => ctx.getMIC(m), expired);
+      assert.throws(() => ctx.verifyMIC(m, new Uint8Array(28)), expired);
+      assert.throws(() => ctx.wrap(m), expired);
+      assert.throws(() => ctx.unwrap(new Uint8Array(60)), expired);
+    }
+  } finally {
+    await kdc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -7,13 +7,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodePac, encodePac, FILETIME_NEVER, PacBufferType, pacInfo, parseSid, SE_GROUP_DEFAULT, verifyPac, type KerbValidationInfo } from '../../lib/krb5/pac/index.js';
+import { decodePac, encodeLogonInfo, encodePac, FILETIME_NEVER, PacBufferType, pacInfo, parseSid, SE_GROUP_DEFAULT, signPac, verifyPac, type KerbValidationInfo } from '../../lib/krb5/pac/index.js';
 import { generateKey } from '../../lib/krb5/crypto/index.js';
-import { DecodeError, KerberosError, SpnegoError } from '../../lib/errors.js';
-import { ErrorCode } from '../../lib/krb5/constants.js';
+import { DecodeError, GssError, KerberosError, SpnegoError } from '../../lib/errors.js';
+import { AuthorizationDataType, ErrorCode } from '../../lib/krb5/constants.js';
+import { encodeAdIfRelevant } from '../../lib/krb5/asn1/authdata.js';
+import { MemoryReplayCache } from '../../lib/krb5/replay-cache.js';
+import { utf8 } from '../../lib/util/bytes.js';
 import { startKdc } from '../../lib/kdc/index.js';
 import { pacAuthorizationData } from '../../lib/kdc/pac.js';
 import { createAcceptor, createInitiator } from '../../lib/api.js';
+import { createPureAcceptor } from '../../lib/pure/index.js';
 import { exchange } from '../../lib/cli/pairings.js';
 import { fuzzDecoder, FUZZ_RUNS } from '../asn1/fuzz-inputs.js';
 import { needNative, useEnv } from '../peers/harness.js';
@@ -124,3 +128,68 @@ test('embedded KDC PACs: MIT\'s acceptor (native) verifies the signatures and bo
 
 // The PAC of a real AD ticket (Samba AD) is checked in test/interop/samba-ad.test.ts: one file owns
 // the AD DC (it binds fixed ports on 127.0.0.2).
+
+test('a PAC without PAC_CLIENT_INFO is refused with KRB_AP_ERR_MODIFIED even when its signatures verify (as MIT does)', () => {
+  const serviceKey = generateKey(18);
+  const bytes = signPac([{ type: PacBufferType.LOGON_INFO, data: encodeLogonInfo(logonInfo) }], serviceKey, generateKey(18));
+  const pac = decodePac(bytes);
+  assert.equal(pac.clientInfo, undefined);
+  assert.ok(pac.serverSignature);
+  assert.throws(() => verifyPac(pac, serviceKey, { clientName: 'alice', authtime }), (e: unknown) => e instanceof KerberosError && e.errorCode === ErrorCode.KRB_AP_ERR_MODIFIED && /no PAC_CLIENT_INFO/.test(e.message));
+});
+
+test('a PAC that fails its check leaves the pure acceptor failed: not complete, no names or PAC, every later call throws', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spnego-pacfail-'));
+  let mode: 'good' | 'touched' | 'no-client-info' = 'good';
+  const kdc = await startKdc({
+    realm: 'PACFAIL.TEST', principals: [{ name: 'bob', password: 'pw', pac: { userRid: 1106 } }, { name: 'HTTP/web.pacfail.test' }],
+    pacFor: (client, name, serviceKey, krbtgtKey, at) => {
+      const ad = pacAuthorizationData(client, name, serviceKey, krbtgtKey, at)!;
+      if (mode === 'touched') {
+        // One bit of the EffectiveName in LOGON_INFO: the server signature no longer verifies.
+        const d = ad[0]!.adData;
+        d[Buffer.from(d).indexOf(Buffer.from('bob', 'utf16le'))]! ^= 0x20;
+      }
+      if (mode === 'no-client-info') {
+        const pac = signPac([{ type: PacBufferType.LOGON_INFO, data: encodeLogonInfo({ ...logonInfo, effectiveName: 'bob' }) }], serviceKey, krbtgtKey);
+        return [{ adType: AuthorizationDataType.AD_IF_RELEVANT, adData: encodeAdIfRelevant([{ adType: AuthorizationDataType.AD_WIN2K_PAC, adData: pac }]) }];
+      }
+      return ad;
+    },
+  });
+  try {
+    kdc.writeKrb5Conf(join(dir, 'krb5.conf'));
+    kdc.writeKeytab(join(dir, 'kt'), ['HTTP/web.pacfail.test']);
+    const pair = () => ({
+      i: createInitiator({ backend: 'pure', target: 'HTTP/web.pacfail.test@PACFAIL.TEST', krb5Config: join(dir, 'krb5.conf'), credentials: { principal: 'bob@PACFAIL.TEST', password: 'pw' } }),
+      a: createPureAcceptor({ keytab: join(dir, 'kt'), krb5Config: join(dir, 'krb5.conf'), replayCache: new MemoryReplayCache() }),
+    });
+    const good = pair();
+    await exchange(good.i, good.a);
+    assert.ok(good.a.complete);
+    assert.equal(good.a.info.pac?.logonName, 'bob');
+    for (const [m, why] of [['touched', /server signature does not verify/], ['no-client-info', /no PAC_CLIENT_INFO/]] as const) {
+      mode = m;
+      const { i, a } = pair();
+      const t1 = (await i.step())!;
+      await assert.rejects(a.step(t1), (e: unknown) => e instanceof KerberosError && e.errorCode === ErrorCode.KRB_AP_ERR_MODIFIED && why.test(e.message), m);
+      assert.equal(a.complete, false, `${m}: not complete`);
+      const info = a.info;
+      assert.equal(info.initiatorName, undefined, m);
+      assert.equal(info.acceptorName, undefined, m);
+      assert.equal(info.pac, undefined, m);
+      assert.equal(info.sessionKey, undefined, m);
+      assert.equal(info.spnego, undefined, m);
+      const failed = (e: unknown) => e instanceof GssError && e.major === 'GSS_S_NO_CONTEXT' && e.message.includes('the context failed (KRB_AP_ERR_MODIFIED)');
+      const msg = utf8.encode('x');
+      assert.throws(() => a.getMIC(msg), failed, m);
+      assert.throws(() => a.wrap(msg), failed, m);
+      assert.throws(() => a.verifyMIC(msg, new Uint8Array(28)), failed, m);
+      assert.throws(() => a.unwrap(new Uint8Array(60)), failed, m);
+      await assert.rejects(a.step(t1), failed, m);
+    }
+  } finally {
+    await kdc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -195,13 +195,14 @@ export function verifyPac(pac: Pac, serviceKey: Key, ticket: { clientName: strin
     if (e instanceof UsageError) throw new KerberosError(ErrorCode.KRB_AP_ERR_MODIFIED, 'KRB_AP_ERR_MODIFIED', `the PAC server signature type ${sig.signatureType} does not go with the service key (enctype ${serviceKey.enctype})`);
     throw e;
   }
+  // MS-PAC 2.7: PAC_CLIENT_INFO binds the PAC to this ticket's client and authtime. A PAC without
+  // it could be lifted from another ticket: MIT's k5_pac_validate_client refuses it too.
   const ci = pac.clientInfo;
-  if (ci) {
-    const wantId = toFiletime(new Date(Math.floor(ticket.authtime.getTime() / 1000) * 1000));
-    if (ci.clientId !== wantId) throw new KerberosError(ErrorCode.KRB_AP_ERR_MODIFIED, 'KRB_AP_ERR_MODIFIED', 'PAC_CLIENT_INFO.ClientId is not the ticket authtime');
-    const bare = (s: string) => s.replace(/@[^@]*$/, '').toLowerCase();
-    if (bare(ci.name) !== bare(ticket.clientName)) throw new KerberosError(ErrorCode.KRB_AP_ERR_MODIFIED, 'KRB_AP_ERR_MODIFIED', `PAC_CLIENT_INFO names ${ci.name}, the ticket ${ticket.clientName}`);
-  }
+  if (!ci) throw new KerberosError(ErrorCode.KRB_AP_ERR_MODIFIED, 'KRB_AP_ERR_MODIFIED', 'the PAC has no PAC_CLIENT_INFO buffer, so it is not bound to this ticket\'s client: refusing it');
+  const wantId = toFiletime(new Date(Math.floor(ticket.authtime.getTime() / 1000) * 1000));
+  if (ci.clientId !== wantId) throw new KerberosError(ErrorCode.KRB_AP_ERR_MODIFIED, 'KRB_AP_ERR_MODIFIED', 'PAC_CLIENT_INFO.ClientId is not the ticket authtime');
+  const bare = (s: string) => s.replace(/@[^@]*$/, '').toLowerCase();
+  if (bare(ci.name) !== bare(ticket.clientName)) throw new KerberosError(ErrorCode.KRB_AP_ERR_MODIFIED, 'KRB_AP_ERR_MODIFIED', `PAC_CLIENT_INFO names ${ci.name}, the ticket ${ticket.clientName}`);
 }
 
 /** The identity a service needs, from a decoded PAC: SIDs as strings, names, UPN. */
@@ -275,8 +276,19 @@ export function encodePac(c: PacContents, serviceKey: Key, kdcKey: Key): Uint8Ar
     { type: PacBufferType.CLIENT_INFO, data: encodeClientInfo({ clientId: toFiletime(new Date(Math.floor(c.authtime.getTime() / 1000) * 1000)), name: c.clientName }) },
   ];
   if (c.upn) parts.push({ type: PacBufferType.UPN_DNS_INFO, data: encodeUpnDnsInfo({ upn: c.upn, dnsDomainName: c.dnsDomainName ?? '' }) });
-  parts.push({ type: PacBufferType.SERVER_CHECKSUM, data: signatureBuffer(serviceKey) });
-  parts.push({ type: PacBufferType.PRIVSVR_CHECKSUM, data: signatureBuffer(kdcKey) });
+  return signPac(parts, serviceKey, kdcKey);
+}
+
+/**
+ * Lays out PAC buffers (MS-PAC 2.3, 8-byte aligned) and appends the server and KDC signatures
+ * (2.8): the container a KDC writes around whatever buffers it chose.
+ */
+export function signPac(buffers: { type: number; data: Uint8Array }[], serviceKey: Key, kdcKey: Key): Uint8Array {
+  const parts = [
+    ...buffers,
+    { type: PacBufferType.SERVER_CHECKSUM, data: signatureBuffer(serviceKey) },
+    { type: PacBufferType.PRIVSVR_CHECKSUM, data: signatureBuffer(kdcKey) },
+  ];
   let offset = 8 + parts.length * 16;
   const placed = parts.map((p) => {
     offset = (offset + 7) & ~7;
