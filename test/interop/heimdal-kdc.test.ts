@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KRB5_ENV, needNative, needPeer, peerForFile, useEnv } from '../peers/harness.js';
+import { runChild } from '../peers/child.js';
 import { runPairing, pairingOk } from '../../lib/cli/pairings.js';
 import { requestInitialTicket } from '../../lib/krb5/client/as.js';
 import { KerberosError } from '../../lib/errors.js';
@@ -91,9 +92,8 @@ test('Heimdal\'s kinit and kgetcred get tickets from the embedded KDC', async (t
     const env = { ...process.env, KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(dir, 'cc')}` };
     const bin = '/opt/spnego-heimdal/usr/bin';
     // The KDC runs in this process: the clients are spawned asynchronously.
-    const kinit = execFile(`${bin}/kinit.heimdal`, ['--password-file=STDIN', 'dave@EMBEDDED.TEST'], { env });
-    kinit.stdin!.end('dave-pw\n');
-    await new Promise<void>((res, rej) => kinit.on('exit', (c) => (c === 0 ? res() : rej(new Error(`kinit.heimdal exit ${c}`)))));
+    const kinit = await runChild(`${bin}/kinit.heimdal`, ['--password-file=STDIN', 'dave@EMBEDDED.TEST'], { input: 'dave-pw\n', env });
+    assert.equal(kinit.status, 0, `kinit.heimdal: ${kinit.stderr}`);
     await run(`${bin}/kgetcred`, ['HTTP/web.embedded.test@EMBEDDED.TEST'], { env });
     const { stdout } = await run(`${bin}/heimtools`, ['klist'], { env }); // klist.heimdal is a link that heimtools dispatches on
     assert.match(stdout, /krbtgt\/EMBEDDED\.TEST@EMBEDDED\.TEST/);
