@@ -3,7 +3,7 @@
 // they never pass. Run through node:test in a child process, so the outcome is what the runner reports.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runChild } from './child.js';
@@ -72,4 +72,28 @@ test('a peer that fails to start under SPNEGO_REQUIRE_PEERS=1: every test of the
   assert.match(r.stdout, /not ok 1 - file-wide peer[\s\S]*broken-kdc is installed but failed to start \(exit 1\)/);
   assert.match(r.stdout, /fake-krb5kdc: cannot bind/);
   assert.notEqual(r.status, 0);
+});
+
+test('recipes starting at once get distinct ports (claim_ports in _common.sh), and a dead owner\'s claim is reused', async () => {
+  const claims = mkdtempSync(join(tmpdir(), 'spnego-claims-'));
+  try {
+    const common = new URL('_common.sh', import.meta.url).pathname;
+    // Eight recipes choose 3 ports each at the same moment (node --test runs files concurrently).
+    const script = `. '${common}'
+for i in 1 2 3 4 5 6 7 8; do mkdir -p "${claims}/owner$i"; (claim_ports 61500 3 "${claims}/owner$i") & done; wait`;
+    const r = await runChild('bash', ['-c', script], { env: { ...process.env, SPNEGO_PORT_CLAIMS: claims } });
+    assert.equal(r.status, 0, r.stderr);
+    const firsts = r.stdout.trim().split('\n').map(Number);
+    assert.equal(firsts.length, 8);
+    const all = firsts.flatMap((p) => [p, p + 1, p + 2]);
+    assert.equal(new Set(all).size, all.length, `overlapping port ranges: ${firsts.join(' ')}`);
+    // The owner of the lowest range goes away: its ports are free for the next recipe.
+    const lowest = Math.min(...firsts);
+    const owner = readFileSync(join(claims, String(lowest)), 'utf8').trim();
+    rmSync(owner, { recursive: true });
+    const again = await runChild('bash', ['-c', `. '${common}'; mkdir -p "${claims}/next"; claim_ports 61500 3 "${claims}/next"`], { env: { ...process.env, SPNEGO_PORT_CLAIMS: claims } });
+    assert.equal(again.stdout.trim(), String(lowest), again.stderr);
+  } finally {
+    rmSync(claims, { recursive: true, force: true });
+  }
 });
