@@ -3,7 +3,6 @@
 // answered with KRB-ERRORs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import fc from 'fast-check';
 import { startKdc, type Kdc } from '../../lib/kdc/index.js';
 import { needPeer } from '../peers/harness.js';
 import { GssPeer, PY_GSSAPI } from '../peers/gss-peer.js';
+import { runChild } from '../peers/child.js';
 import { requestInitialTicket } from '../../lib/krb5/client/as.js';
 import { requestServiceTicket } from '../../lib/krb5/client/tgs.js';
 import { sendToKdc } from '../../lib/krb5/client/transport.js';
@@ -24,18 +24,8 @@ import { tcpKdc, forwardTo } from './tcp-kdc.js';
 
 const REALM = 'EMBEDDED.TEST';
 
-/** Runs a client asynchronously: the KDC lives in this process, so the event loop must stay free. */
-function run(cmd: string, args: string[], o: { input?: string; env: NodeJS.ProcessEnv }): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env: o.env });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-    p.stdin.end(o.input ?? '');
-  });
-}
+/** Runs a client asynchronously (the KDC lives in this process); a child that exits without reading its stdin is a result, not an EPIPE crash. */
+const run = runChild;
 let kdc: Kdc;
 let dir: string;
 let conf: string;

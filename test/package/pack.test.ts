@@ -1,11 +1,14 @@
-// What users install: `npm pack`, then `npm install <tarball>` in an empty project (offline, from the
-// npm cache `npm ci` filled). The install builds (or finds) the addon and never fails; require and
-// import load it; the `spnego` bin runs the demo. The tarball carries the addon's sources and the
-// install hook, not the tests.
+// What users install: `npm pack`, then `npm install <tarball>` in an empty project. The install builds
+// (or finds) the addon and never fails; require and import load it; the `spnego` bin runs the demo.
+// The tarball carries the addon's sources and the install hook, not the tests.
+// Offline and independent of the npm cache's history: `npm ci` never caches registry metadata, so a
+// plain `npm install --offline` fails with ENOTCACHED on a cold cache. The runtime dependencies come
+// instead from the project's own node_modules (installed from the lockfile), packed and given to the
+// fresh app as file: tarballs; npm then has nothing to resolve from the registry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,9 +29,25 @@ test('npm pack + npm install in a fresh project: addon built or explained, requi
     }
     assert.ok(!files.some((f) => f.startsWith('test/')), 'no tests in the tarball');
     const app = join(dir, 'app');
-    await run('mkdir', ['-p', app]);
-    writeFileSync(join(app, 'package.json'), '{ "name": "app", "private": true }\n');
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, packed[0]!.filename)], { cwd: app, maxBuffer: 64 << 20 });
+    mkdirSync(join(app, 'deps'), { recursive: true });
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+    const dependencies: Record<string, string> = {};
+    for (const name of Object.keys(pkg.dependencies)) {
+      const from = join(root, 'node_modules', name);
+      const { version } = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as { version: string };
+      assert.equal(version, lock.packages[`node_modules/${name}`]?.version, `node_modules/${name} is the lockfile's version (run npm ci)`);
+      const { stdout: out } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', join(app, 'deps')], { cwd: from, maxBuffer: 64 << 20 });
+      dependencies[name] = `file:deps/${(JSON.parse(out.slice(out.indexOf('['))) as { filename: string }[])[0]!.filename}`;
+    }
+    dependencies.spnego = `file:${join(dir, packed[0]!.filename)}`;
+    writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'app', private: true, dependencies }, null, 2)}\n`);
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], { cwd: app, maxBuffer: 64 << 20 });
+    // Every dependency of the installed spnego is one of those copies, at the lockfile's version.
+    for (const name of Object.keys(pkg.dependencies)) {
+      const got = JSON.parse(readFileSync(join(app, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
+      assert.equal(got.version, lock.packages[`node_modules/${name}`]!.version, name);
+    }
     const cjs = JSON.parse((await run(process.execPath, ['-e', "console.log(JSON.stringify(require('spnego').nativeInfo()))"], { cwd: app })).stdout);
     const esm = JSON.parse((await run(process.execPath, ['--input-type=module', '-e', "import { nativeInfo } from 'spnego'; console.log(JSON.stringify(nativeInfo()))"], { cwd: app })).stdout);
     assert.equal(cjs.loaded, nativeInfo().loaded, `installed copy: ${cjs.error ?? cjs.library}`);

@@ -82,6 +82,48 @@ free_port() {
   echo "$p"
 }
 
+# Ports handed to recipes: one file per port under PORT_CLAIMS naming the owner's state dir. The
+# choice and the record happen under one lock, so two recipes starting at once (node --test runs
+# two files at a time) never pick the same free port before either binds it. A record whose state
+# dir is gone is stale and ignored.
+PORT_CLAIMS=${SPNEGO_PORT_CLAIMS:-${TMPDIR:-/tmp}/spnego-peer-ports}
+port_claimed() {
+  local f="$PORT_CLAIMS/$1" owner
+  [ -f "$f" ] || return 1
+  owner=$(cat "$f" 2>/dev/null || true)
+  [ -n "$owner" ] && [ -d "$owner" ]
+}
+
+# claim_ports START COUNT OWNER_DIR : prints the first P >= START such that P..P+COUNT-1 are neither
+# listening nor claimed, and claims them for OWNER_DIR (released by release_ports or when it is gone).
+claim_ports() {
+  local start=$1 n=$2 owner=$3
+  mkdir -p "$PORT_CLAIMS"
+  (
+    flock -w 60 9 || die "could not lock $PORT_CLAIMS/.lock"
+    local p=$start i ok
+    while :; do
+      ok=1
+      for ((i = 0; i < n; i++)); do
+        if port_in_use $((p + i)) || port_claimed $((p + i)); then ok=0; break; fi
+      done
+      [ $ok = 1 ] && break
+      p=$((p + i + 1))
+    done
+    for ((i = 0; i < n; i++)); do printf '%s\n' "$owner" > "$PORT_CLAIMS/$((p + i))"; done
+    echo "$p"
+  ) 9>"$PORT_CLAIMS/.lock"
+}
+
+# release_ports OWNER_DIR : drop the claims of OWNER_DIR
+release_ports() {
+  local f
+  for f in "$PORT_CLAIMS"/[0-9]*; do
+    [ -f "$f" ] && [ "$(cat "$f" 2>/dev/null)" = "$1" ] && rm -f "$f"
+  done
+  return 0
+}
+
 # wait_tcp HOST PORT [TIMEOUT_S]
 wait_tcp() {
   local h=$1 p=$2 t=${3:-10}

@@ -29,8 +29,10 @@ export interface PeerInfo {
 export class GssPeer {
   private readonly proc: ChildProcessWithoutNullStreams;
   private readonly replies: PeerInfo[] = [];
-  private waiters: ((r: PeerInfo) => void)[] = [];
+  private waiters: { resolve: (r: PeerInfo) => void; reject: (e: Error) => void }[] = [];
   private stderr = '';
+  /** Why the helper can no longer answer (it exited, or its stdin broke). */
+  private dead?: string;
 
   constructor(role: 'initiator' | 'acceptor', env: Record<string, string>, o: { target?: string; mech?: 'spnego' | 'krb5'; flags?: string; cb?: Uint8Array } = {}) {
     const args = [join(HERE, 'gss_peer.py'), role, '--mech', o.mech ?? 'spnego'];
@@ -39,23 +41,40 @@ export class GssPeer {
     if (o.cb) args.push('--cb', toHex(o.cb));
     this.proc = spawn('/usr/bin/python3', args, { env: { ...process.env, ...env } });
     this.proc.stderr.on('data', (d) => (this.stderr += d));
+    // A helper that died before reading its requests makes writes fail with EPIPE: that is a
+    // failed request (with python's stderr), never an uncaught error that kills the test process.
+    this.proc.stdin.on('error', (e) => this.fail(`gss_peer.py stdin: ${e.message}`));
+    this.proc.on('error', (e) => this.fail(`gss_peer.py: ${e.message}`));
+    this.proc.on('close', (code, signal) => this.fail(`gss_peer.py exited (${signal ?? `status ${code}`})`));
     createInterface({ input: this.proc.stdout }).on('line', (l) => {
       const r = JSON.parse(l) as PeerInfo;
       const w = this.waiters.shift();
-      if (w) w(r);
+      if (w) w.resolve(r);
       else this.replies.push(r);
     });
   }
 
+  private fail(why: string): void {
+    this.dead ??= why;
+    for (const w of this.waiters.splice(0)) w.reject(new Error(`${this.dead}: ${this.stderr.slice(-2000)}`));
+  }
+
   private request(req: object): Promise<PeerInfo> {
-    this.proc.stdin.write(JSON.stringify(req) + '\n');
+    if (!this.dead) this.proc.stdin.write(JSON.stringify(req) + '\n');
     const queued = this.replies.shift();
     if (queued) return Promise.resolve(queued);
+    if (this.dead) return Promise.reject(new Error(`${this.dead}: ${this.stderr.slice(-2000)}`));
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`gss_peer.py did not answer: ${this.stderr.slice(-2000)}`)), 30_000);
-      this.waiters.push((r) => {
-        clearTimeout(t);
-        resolve(r);
+      this.waiters.push({
+        resolve: (r) => {
+          clearTimeout(t);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
       });
     });
   }

@@ -4,8 +4,9 @@
  * this file do the work and print `export K=V` lines, which are parsed here.
  *
  * Without the peer's binaries, a test using it skips with the reason printed; with
- * SPNEGO_REQUIRE_PEERS=1 (CI) a missing peer fails instead. Peers are never installed by tests:
- * .ci/run installs them (scripts/install-peers.sh).
+ * SPNEGO_REQUIRE_PEERS=1 (CI) a missing peer fails instead. The same holds for a peer whose
+ * binaries are there but which fails to start: never a test that returns early and passes.
+ * Peers are never installed by tests: .ci/run installs them (scripts/install-peers.sh).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -44,11 +45,15 @@ const NEEDS: Record<string, string[]> = {
 /** Peers that bind daemons or system addresses and so need root. */
 const ROOT_PEERS = new Set(['apache-negotiate', 'samba-ad']);
 
+/** Peers of this process whose recipe failed to start them, with the reason (see startPeer). */
+const startFailures = new Map<string, string>();
+
 /** Why `peer` cannot run here, or undefined when it can. */
 export function missingPeer(peer: string, extra: string[] = []): string | undefined {
   const missing = [...(NEEDS[peer] ?? []), ...extra].filter((p) => !existsSync(p));
   if (process.getuid?.() !== 0 && ROOT_PEERS.has(peer)) return `${peer} needs root`;
-  return missing.length ? `${peer} not installed (missing ${missing.join(', ')})` : undefined;
+  if (missing.length) return `${peer} not installed (missing ${missing.join(', ')})`;
+  return startFailures.get(peer);
 }
 
 /**
@@ -56,7 +61,8 @@ export function missingPeer(peer: string, extra: string[] = []): string | undefi
  * Returns true when the caller should go on.
  */
 export function needPeer(t: TestContext, peer: string, extra: string[] = []): boolean {
-  const why = missingPeer(peer, extra);
+  // One line: the reason goes into TAP's skip directive (a start failure carries the recipe's stderr).
+  const why = missingPeer(peer, extra)?.trim().replace(/\s*\n\s*/g, ' | ');
   if (!why) return true;
   if (requirePeers) throw new Error(`SPNEGO_REQUIRE_PEERS=1 but ${why}`);
   console.log(`# skip: ${why}`);
@@ -70,9 +76,14 @@ export interface RunningPeer {
   stop(): void;
 }
 
-/** Starts a peer recipe (`mit-kdc`, `apache-negotiate`, `samba-ad`) in a fresh temp dir. */
-export function startPeer(peer: string, knobs: Record<string, string> = {}): RunningPeer {
-  const script = join(HERE, `${peer}.sh`);
+/**
+ * Starts a peer recipe (`mit-kdc`, `apache-negotiate`, `samba-ad`) in a fresh temp dir. A failure
+ * throws and is remembered: needPeer() for that peer then skips (or fails under
+ * SPNEGO_REQUIRE_PEERS=1) with the recipe's exit status and stderr. `recipe` overrides the
+ * script's path (the harness's own tests use a recipe whose daemon exits at once).
+ */
+export function startPeer(peer: string, knobs: Record<string, string> = {}, o: { recipe?: string } = {}): RunningPeer {
+  const script = o.recipe ?? join(HERE, `${peer}.sh`);
   const state = mkdtempSync(join(tmpdir(), `spnego-${peer}-`));
   const r = spawnSync('bash', [script, 'up', state], {
     env: { ...process.env, ...knobs, SPNEGO_NO_APT: '1' },
@@ -81,7 +92,9 @@ export function startPeer(peer: string, knobs: Record<string, string> = {}): Run
   });
   if (r.status !== 0) {
     rmSync(state, { recursive: true, force: true });
-    throw new Error(`${peer} failed to start (exit ${r.status}):\n${r.stderr?.slice(-3000)}`);
+    const why = `${peer} is installed but failed to start (${r.error ? r.error.message : r.signal ?? `exit ${r.status}`}):\n${r.stderr?.slice(-3000) ?? ''}`;
+    startFailures.set(peer, why);
+    throw new Error(why);
   }
   const env = parseExports(r.stdout);
   let stopped = false;
@@ -126,14 +139,15 @@ export const KRB5_ENV = ['KRB5_CONFIG', 'KRB5CCNAME', 'KRB5_KTNAME', 'KRB5RCACHE
 /**
  * Starts `peer` once for the test file (node:test before/after hooks) and points the listed
  * environment variables at its values while the file runs. `current` stays undefined when the
- * peer cannot start (its tests then skip, or fail under SPNEGO_REQUIRE_PEERS=1).
+ * peer cannot start: needPeer(t, peer) then skips with the reason, and under
+ * SPNEGO_REQUIRE_PEERS=1 the failing hook fails every test of the file.
  */
-export function peerForFile(peer: string, envKeys: string[] = []): { current?: RunningPeer } {
+export function peerForFile(peer: string, envKeys: string[] = [], o: { recipe?: string } = {}): { current?: RunningPeer } {
   const holder: { current?: RunningPeer } = {};
   let restore = () => {};
   before(() => {
     try {
-      holder.current = startPeer(peer);
+      holder.current = startPeer(peer, {}, o);
       const env = holder.current.env;
       restore = useEnv(Object.fromEntries(envKeys.map((k) => [k, env[k]])));
     } catch (e) {

@@ -65,14 +65,14 @@ stop_all() { stop_pidfile "$S/kdc.pid" kdc; }
 case $cmd in
   env) print_env; exit 0;;
   stop) stop_all; exit 0;;
-  clean) stop_all; rm -rf "$S"; exit 0;;
+  clean) stop_all; release_ports "$S"; rm -rf "$S"; exit 0;;
 esac
 
 [ -x "$KDC_BIN" ] && [ -x "$KADMIN" ] || die "Heimdal KDC not extracted in $H (run scripts/heimdal-extract.sh)"
 assert_loopback "$ADDR"
 t0=$(date +%s.%N)
 if [ ! -f "$S/ports.env" ]; then
-  echo "KDC_PORT=$(free_port 61188)" > "$S/ports.env"
+  echo "KDC_PORT=$(claim_ports 61188 1 "$S")" > "$S/ports.env"
 fi
 . "$S/ports.env"
 cat > "$S/krb5.conf" <<EOT
