@@ -4,6 +4,7 @@
  * See docs/ARCHITECTURE.md "Public API".
  */
 import type { ChannelBindings } from './krb5/gss/channel-bindings.js';
+import type { Credential } from './credentials.js';
 
 export type Backend = 'native' | 'pure';
 export type BackendChoice = Backend | 'auto';
@@ -52,13 +53,16 @@ export interface CommonOptions {
 export interface InitiatorOptions extends CommonOptions {
   /** 'HTTP@host' (host-based service) or 'HTTP/host@REALM' (principal). */
   target: string;
-  credentials?: Credentials;
+  /** A credential object from acquireCredentials({ usage: 'initiate' }) (reused: no KDC request for a target it has a ticket for), or a form acquired for this context alone. */
+  credentials?: Credentials | Credential;
   flags?: ContextFlags;
   /** Pure only: path to krb5.conf (default env KRB5_CONFIG, then /etc/krb5.conf). */
   krb5Config?: string;
 }
 
 export interface AcceptorOptions extends CommonOptions {
+  /** A credential object from acquireCredentials({ usage: 'accept' }); then keytab/principal/delegatedCcache come from it. */
+  credentials?: Credential;
   /** Keytab path (FILE:/path or a bare path). Default env KRB5_KTNAME, then the library default. */
   keytab?: string;
   /** Accept only this service principal (default: any principal in the keytab). */
