@@ -156,11 +156,13 @@ function streamPackets(st: TcpStream, mss: number, ipIdBase: number): TimedPacke
   send(false, TCP.SYN | TCP.ACK, new Uint8Array(0), undefined, mssOption);
   send(true, TCP.ACK, new Uint8Array(0));
   for (const m of st.messages) {
+    // An empty message puts nothing on the wire (an empty segment would read as a duplicate ACK).
+    if (!m.data.length) continue;
     const fromClient = m.from === 'client';
-    for (let off = 0, first = true; off < m.data.length || first; off += mss, first = false) {
+    for (let off = 0; off < m.data.length; off += mss) {
       const chunk = m.data.subarray(off, off + mss);
       const last = off + mss >= m.data.length;
-      send(fromClient, TCP.ACK | (last ? TCP.PSH : 0), chunk, first ? m.time : undefined);
+      send(fromClient, TCP.ACK | (last ? TCP.PSH : 0), chunk, off === 0 ? m.time : undefined);
     }
     send(!fromClient, TCP.ACK, new Uint8Array(0));
   }

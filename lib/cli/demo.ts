@@ -66,7 +66,7 @@ export const demoCommand: Command = {
     'native (system GSSAPI) and pure backends and prints each step decoded, then the mechListMIC table.',
     '--brief    print the decoded tokens of the first pairing only',
     '--pcap     write the exchanges as HTTP Negotiate over TCP on loopback (one stream per pairing) to FILE,',
-    '           and the demo realm\'s throwaway service key to FILE.keytab, for Wireshark:',
+    '           and the demo realm\'s throwaway keys (service, krbtgt) to FILE.keytab, for Wireshark:',
     '           wireshark -o kerberos.decrypt:TRUE -o kerberos.file:FILE.keytab FILE',
     'Exit status 1 when a pairing fails or any mechListMIC differs from its recomputation.',
   ].join('\n'),
@@ -124,8 +124,9 @@ export const demoCommand: Command = {
       const ok = results.every(pairingOk);
       if (recorder && values.pcap) {
         recorder.writePcap(values.pcap);
-        // Only the embedded realm's throwaway service key (made for this run, gone with it): it opens the tickets (and the PAC), whose session keys open the rest.
-        kdc.writeKeytab(`${values.pcap}.keytab`, [SERVICE]);
+        // Only the embedded realm's throwaway keys (made for this run, gone with it): the service key opens the tickets,
+        // whose session keys open the rest; krbtgt's lets Wireshark verify the PAC's KDC signature too.
+        kdc.writeKeytab(`${values.pcap}.keytab`, [SERVICE, `krbtgt/${REALM}`]);
         console.log(`\ncapture: ${values.pcap} (${recorder.exchanges.length} TCP stream(s), HTTP on 127.0.0.1:80), keys of this throwaway realm: ${values.pcap}.keytab`);
         console.log(`  wireshark -o kerberos.decrypt:TRUE -o kerberos.file:${values.pcap}.keytab ${values.pcap}`);
       }
