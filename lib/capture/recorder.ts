@@ -1,6 +1,6 @@
 /**
- * NegotiationRecorder: collects the tokens of negotiations (tokens only; session keys only when the
- * recorder is made with { keys: true }) and writes them as a pcap of HTTP Negotiate (RFC 4559) over
+ * NegotiationRecorder: collects the tokens of negotiations (tokens only: never a key, a password or
+ * a plaintext) and writes them as a pcap of HTTP Negotiate (RFC 4559) over
  * TCP on loopback, one TCP stream per exchange, so Wireshark dissects SPNEGO, Kerberos and the GSS
  * tokens in them.
  *
@@ -10,14 +10,15 @@
  *   ...
  *   recorder.writePcap('/tmp/negotiate.pcap');      // wireshark -o kerberos.decrypt:TRUE -o kerberos.file:http.keytab /tmp/negotiate.pcap
  *
+ * Wireshark decrypts the tickets with the service's keytab (which you have; the recorder never
+ * writes keys), then the authenticators and AP-REPs with the session keys it finds in them.
+ *
  * Pass one recorder to one side of an exchange: each side records both directions, so a recorder
  * given to both the client and the server of the same exchange holds it twice.
  */
 import { writeFileSync } from 'node:fs';
 import { SpnegoError, UsageError } from '../errors.js';
 import type { SecurityContext, TokenRecorder } from '../context.js';
-import { encodeKeytab, type KeytabEntry } from '../krb5/keytab.js';
-import { NameType } from '../krb5/constants.js';
 import { utf8 } from '../util/bytes.js';
 import { DEFAULT_MSS, pcapFile, type TcpMessage, type TcpStream } from './pcap.js';
 
@@ -40,13 +41,9 @@ export interface RecordedExchange {
   tokens: RecordedToken[];
   /** The first line of the error that ended the exchange, when a step failed. */
   error?: string;
-  /** The context's session key, only with { keys: true }. */
-  sessionKey?: { enctype: number; key: Uint8Array };
 }
 
 export interface RecorderOptions {
-  /** Also keep each completed context's session key (for keytab()); off by default. */
-  keys?: boolean;
   /** The Host header of the HTTP requests in the capture (default "web.spnego.capture"). */
   host?: string;
   /** The request path (default "/"). */
@@ -74,7 +71,6 @@ export class NegotiationRecorder implements TokenRecorder {
     const ex: RecordedExchange = { id: this.exchanges.length + 1, label, recordedBy: ctx.role, tokens: [] };
     this.exchanges.push(ex);
     const peer: Side = ctx.role === 'initiator' ? 'acceptor' : 'initiator';
-    const keys = this.#opts.keys === true;
     const push = (from: Side, token: Uint8Array) => ex.tokens.push({ from, token: Uint8Array.from(token), time: new Date(), kind: 'negotiate' });
     const step = async (input?: Uint8Array): Promise<Uint8Array | undefined> => {
       if (input) push(peer, input);
@@ -87,10 +83,6 @@ export class NegotiationRecorder implements TokenRecorder {
         throw err;
       }
       if (out) push(ctx.role, out);
-      if (keys && ctx.complete && !ex.sessionKey) {
-        const k = ctx.info.sessionKey;
-        if (k) ex.sessionKey = { enctype: k.enctype, key: Uint8Array.from(k.key) };
-      }
       return out;
     };
     const proxy = new Proxy(ctx, {
@@ -163,7 +155,7 @@ export class NegotiationRecorder implements TokenRecorder {
     return msgs;
   }
 
-  /** The TCP streams: exchange n from 127.0.1.n (port 49152+n) to 127.0.0.1:80. */
+  /** The TCP streams, one per exchange with tokens: the n-th (from 0) from 127.0.1.(n+2), port 49152+n, to 127.0.0.1:80. */
   streams(): TcpStream[] {
     return this.exchanges.filter((ex) => ex.tokens.length).map((ex, n) => ({
       client: { address: `127.0.${1 + Math.floor((n + 1) / 250)}.${1 + ((n + 1) % 250)}`, port: 49152 + (n % 16000) },
@@ -179,22 +171,5 @@ export class NegotiationRecorder implements TokenRecorder {
 
   writePcap(file: string): void {
     writeFileSync(file, this.toPcap());
-  }
-
-  /**
-   * The recorded session keys as keytab entries (principal "exchange-N@SPNEGO.CAPTURE"): Wireshark
-   * tries every key of the right enctype, so they open the authenticators, AP-REPs and the CFX
-   * tokens (not the tickets: those need the service key). Only with { keys: true }.
-   */
-  keytab(): KeytabEntry[] {
-    if (this.#opts.keys !== true) throw new UsageError('this recorder keeps no keys: make it with new NegotiationRecorder({ keys: true }) to export session keys');
-    return this.exchanges.filter((ex) => ex.sessionKey).map((ex) => ({
-      realm: 'SPNEGO.CAPTURE', name: { nameType: NameType.NT_PRINCIPAL, nameString: [`exchange-${ex.id}`] },
-      timestamp: new Date(), kvno: 1, key: { enctype: ex.sessionKey!.enctype, keyvalue: ex.sessionKey!.key },
-    }));
-  }
-
-  writeKeytab(file: string): void {
-    writeFileSync(file, encodeKeytab(this.keytab()), { mode: 0o600 });
   }
 }
