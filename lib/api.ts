@@ -23,10 +23,12 @@ function checkMech(m: unknown): void {
 export function createInitiator(opts: InitiatorOptions): SecurityContext {
   if (!opts || typeof opts.target !== 'string' || !opts.target) throw new UsageError('createInitiator needs { target: "HTTP@host" | "HTTP/host@REALM" }');
   checkMech(opts.mech);
-  return pickBackend(opts.backend, opts.gssapiLibrary, opts.krb5Config) === 'native' ? createNativeContext('initiator', opts) : createPureInitiator(opts);
+  const ctx = pickBackend(opts.backend, opts.gssapiLibrary, opts.krb5Config) === 'native' ? createNativeContext('initiator', opts) : createPureInitiator(opts);
+  return opts.recorder ? opts.recorder.watch(ctx) : ctx;
 }
 
 export function createAcceptor(opts: AcceptorOptions = {}): SecurityContext {
   checkMech(opts.mech);
-  return pickBackend(opts.backend, opts.gssapiLibrary) === 'native' ? createNativeContext('acceptor', opts) : createPureAcceptor(opts);
+  const ctx = pickBackend(opts.backend, opts.gssapiLibrary) === 'native' ? createNativeContext('acceptor', opts) : createPureAcceptor(opts);
+  return opts.recorder ? opts.recorder.watch(ctx) : ctx;
 }

@@ -48,6 +48,13 @@ export interface CommonOptions {
   gssapiLibrary?: string;
   /** Accept rc4-hmac (RFC 4757). Off by default (RFC 8429). */
   allowWeakCrypto?: boolean;
+  /** Records the context's tokens (e.g. a NegotiationRecorder from 'spnego/capture', for a pcap). */
+  recorder?: TokenRecorder;
+}
+
+/** What the `recorder` option takes: something that wraps a context to watch its tokens (lib/capture). */
+export interface TokenRecorder {
+  watch<T extends SecurityContext>(ctx: T): T;
 }
 
 export interface InitiatorOptions extends CommonOptions {

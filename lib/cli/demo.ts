@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../context.js';
 import { startKdc } from '../kdc/index.js';
+import { NegotiationRecorder } from '../capture/recorder.js';
 import { nativeInfo } from '../native/index.js';
 import { EncType } from '../krb5/constants.js';
 import { UsageError } from '../errors.js';
@@ -59,15 +60,18 @@ function printSteps(r: PairingResult, verbose: boolean): void {
 export const demoCommand: Command = {
   summary: 'run the whole SPNEGO negotiation against an embedded KDC, native and pure, and compare the MICs',
   usage: [
-    'usage: spnego demo [--brief] [--enctype aes256-cts-hmac-sha1-96|aes256-cts-hmac-sha384-192|...]',
+    'usage: spnego demo [--brief] [--enctype aes256-cts-hmac-sha1-96|aes256-cts-hmac-sha384-192|...] [--pcap FILE]',
     '',
     'Starts a KDC in this process (loopback), then runs SPNEGO with every available pairing of the',
     'native (system GSSAPI) and pure backends and prints each step decoded, then the mechListMIC table.',
     '--brief    print the decoded tokens of the first pairing only',
+    '--pcap     write the exchanges as HTTP Negotiate over TCP on loopback (one stream per pairing) to FILE,',
+    '           and the demo realm\'s throwaway keys (service, krbtgt) to FILE.keytab, for Wireshark:',
+    '           wireshark -o kerberos.decrypt:TRUE -o kerberos.file:FILE.keytab FILE',
     'Exit status 1 when a pairing fails or any mechListMIC differs from its recomputation.',
   ].join('\n'),
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { brief: { type: 'boolean' }, enctype: { type: 'string' } }, allowPositionals: false });
+    const { values } = parseArgs({ args: argv, options: { brief: { type: 'boolean' }, enctype: { type: 'string' }, pcap: { type: 'string' } }, allowPositionals: false });
     const enctype = values.enctype ? EncType[values.enctype.replace(/-/g, '_') as keyof typeof EncType] : EncType.aes256_cts_hmac_sha1_96;
     if (enctype === undefined) throw new Error(`unknown enctype ${values.enctype}`);
     const faultEnv = process.env.SPNEGO_DEMO_FAULT;
@@ -98,13 +102,15 @@ export const demoCommand: Command = {
         console.log(`native backend absent, running pure only: ${native.error}`);
       }
       const results: PairingResult[] = [];
+      // The demo's own first message is a request for /reports/q3: the capture asks for the same path.
+      const recorder = values.pcap ? new NegotiationRecorder({ host: 'web.spnego.demo', path: '/reports/q3' }) : undefined;
       let first = true;
       for (const ib of backends) {
         for (const ab of backends) {
           console.log(`\n== ${ib} initiator -> ${ab} acceptor`);
           const r = await runPairing(ib, ab, {
             target: `${SERVICE}@${REALM}`, keytab, mechs: ['ms-krb5', 'krb5', 'ntlm'], krb5Config: conf,
-            credentials: { principal: `${USER}@${REALM}`, password: PASSWORD }, fault,
+            credentials: { principal: `${USER}@${REALM}`, password: PASSWORD }, fault, recorder,
           });
           printSteps(r, !values.brief || first);
           first = false;
@@ -116,6 +122,14 @@ export const demoCommand: Command = {
       console.log(`\nmechListMIC bytes, each recomputed by the pure code (without verifying it) from the session key, the sender and the token's sequence number:\n`);
       console.log(micTable(results));
       const ok = results.every(pairingOk);
+      if (recorder && values.pcap) {
+        recorder.writePcap(values.pcap);
+        // Only the embedded realm's throwaway keys (made for this run, gone with it): the service key opens the tickets,
+        // whose session keys open the rest; krbtgt's lets Wireshark verify the PAC's KDC signature too.
+        kdc.writeKeytab(`${values.pcap}.keytab`, [SERVICE, `krbtgt/${REALM}`]);
+        console.log(`\ncapture: ${values.pcap} (${recorder.exchanges.length} TCP stream(s), HTTP on 127.0.0.1:80), keys of this throwaway realm: ${values.pcap}.keytab`);
+        console.log(`  wireshark -o kerberos.decrypt:TRUE -o kerberos.file:${values.pcap}.keytab ${values.pcap}`);
+      }
       console.log(`\n${ok ? 'OK' : 'MISMATCH'}: ${results.length} pairing(s), ${results.reduce((n, r) => n + r.mics.length, 0)} mechListMICs, first protected message "${FIRST_MESSAGE}"; KDC served ${kdc.stats.as} AS and ${kdc.stats.tgs} TGS requests`);
       return ok ? 0 : 1;
     } finally {

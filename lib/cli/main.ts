@@ -25,8 +25,9 @@ function usage(): string {
     '  decode <base64|hex|@file>   print any SPNEGO / Kerberos / GSS token as JSON',
     '  mic --enctype E --key HEX --seq N [--acceptor] [--acceptor-subkey] <data-hex>',
     '                              print the MIC token (RFC 4121, or RFC 4757 for rc4) in hex',
-    '  demo [--brief]              the whole negotiation against an embedded KDC, native and pure, MICs compared',
-    '  compare --target SPN [--keytab FILE] [--mechs ms-krb5,krb5,ntlm]',
+    '  demo [--brief] [--pcap FILE]  the whole negotiation against an embedded KDC, native and pure, MICs compared;',
+    '                              --pcap: the exchanges for Wireshark (FILE) and the demo realm\'s keys (FILE.keytab)',
+    '  compare --target SPN [--keytab FILE] [--mechs ms-krb5,krb5,ntlm] [--pcap FILE [--export-keys]]',
     '                              negotiate with each backend pairing in your realm and compare the mechListMICs',
   ].join('\n');
 }

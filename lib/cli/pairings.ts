@@ -12,6 +12,7 @@ import { EncType } from '../krb5/constants.js';
 import { getMic, readMicHeader } from '../krb5/gss/mic.js';
 import type { Key } from '../krb5/types.js';
 import { constantTimeEqual, toHex, utf8 } from '../util/bytes.js';
+import type { NegotiationRecorder } from '../capture/recorder.js';
 import { describeError } from './main.js';
 
 export interface PairingOptions {
@@ -28,6 +29,8 @@ export interface PairingOptions {
    * and before the cross-check, to prove the cross-check says "NO" through its real path.
    */
   fault?: 'mic-byte';
+  /** Records the initiator's tokens, and the first protected message, as one exchange (a pcap, lib/capture). */
+  recorder?: NegotiationRecorder;
 }
 
 export interface TokenStep {
@@ -132,8 +135,10 @@ export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): P
   try {
     i = createInitiator({
       backend: ib, target: o.target, credentials: o.credentials, spnego: { mechs: o.mechs },
-      krb5Config: ib === 'pure' ? o.krb5Config : undefined, allowWeakCrypto: o.allowWeakCrypto,
+      krb5Config: ib === 'pure' ? o.krb5Config : undefined, allowWeakCrypto: o.allowWeakCrypto, recorder: o.recorder,
     });
+    const recorded = o.recorder?.exchangeOf(i);
+    if (recorded) recorded.label = `${ib} -> ${ab}`;
     a = createAcceptor({ backend: ab, keytab: o.keytab, spnego: { mechListMIC: 'always' }, allowWeakCrypto: o.allowWeakCrypto });
     r.tokens = (await exchange(i, a)).map((bytes, n) => ({ from: n % 2 ? 'acceptor' : 'initiator', bytes }));
     if (!i.complete || !a.complete) throw new Error(`the negotiation did not complete (initiator ${i.complete}, acceptor ${a.complete})`);
@@ -156,9 +161,12 @@ export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): P
     }
     // Step 6: the application's first message, protected (RFC 4121 Wrap, sealed).
     r.wrapToken = i.wrap(utf8.encode(FIRST_MESSAGE), { encrypt: true });
+    if (o.recorder) o.recorder.add(i, 'initiator', r.wrapToken);
     r.unwrapped = new TextDecoder().decode(a.unwrap(r.wrapToken).message);
   } catch (e) {
     r.error = describeError(e);
+    const recorded = i && o.recorder?.exchangeOf(i);
+    if (recorded) recorded.error ??= r.error;
   } finally {
     i?.dispose();
     a?.dispose();

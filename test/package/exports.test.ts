@@ -48,6 +48,14 @@ test("'spnego/kdc' and 'spnego/pure' load from CommonJS and ESM", () => {
   assert.match(esm, /^function function (true|string)$/);
 });
 
+test("'spnego/capture' loads from CommonJS and ESM and writes a pcap", () => {
+  const code = "const r = new NegotiationRecorder(); const c = require('spnego').createInitiator; console.log(typeof NegotiationRecorder, r.toPcap().length, typeof c)";
+  const cjs = run(['-e', `const { NegotiationRecorder } = require('spnego/capture'); ${code}`]).trim();
+  assert.equal(cjs, 'function 24 function', 'an empty recorder writes the 24-byte pcap header alone');
+  const esm = run(['--input-type=module', '-e', "import { NegotiationRecorder, LINKTYPE_IPV4 } from 'spnego/capture'; console.log(typeof NegotiationRecorder, new NegotiationRecorder().toPcap().length, LINKTYPE_IPV4)"]).trim();
+  assert.equal(esm, 'function 24 228');
+});
+
 test('the built package finds and loads the native addon from CommonJS and ESM alike (or says why not)', async (t) => {
   const { nativeInfo } = await import('../../lib/native/index.js');
   const fromSource = nativeInfo();

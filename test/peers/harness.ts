@@ -41,6 +41,8 @@ const NEEDS: Record<string, string[]> = {
   curl: ['/usr/bin/curl', '/usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2'],
   chromium: ['/usr/bin/chromium'],
   ktutil: ['/usr/bin/ktutil', '/usr/bin/klist'],
+  // Wireshark's dissectors check the captures of lib/capture (test/capture).
+  tshark: ['/usr/bin/tshark'],
 };
 /** Peers that bind daemons or system addresses and so need root. */
 const ROOT_PEERS = new Set(['apache-negotiate', 'samba-ad']);
