@@ -11,7 +11,7 @@
           "sources": ["native/sspi/context.cc"],
           "libraries": ["secur32.lib"]
         }, {
-          "sources": ["native/gss/loader.cc", "native/gss/context.cc"],
+          "sources": ["native/gss/loader.cc", "native/gss/credential.cc", "native/gss/context.cc"],
           "libraries": ["-ldl"]
         }],
         ["OS=='mac'", {

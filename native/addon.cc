@@ -5,6 +5,7 @@
 #include "sspi/context.h"
 #else
 #include "gss/context.h"
+#include "gss/credential.h"
 #endif
 
 namespace {
@@ -14,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   spnego::SspiContext::Init(env, exports);
   exports.Set("info", Napi::Function::New(env, spnego::SspiInfo));
 #else
+  spnego::GssCredential::Init(env, exports);
   spnego::GssContext::Init(env, exports);
   exports.Set("info", Napi::Function::New(env, spnego::LibraryInfo));
 #endif
