@@ -8,10 +8,10 @@
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["OS=='win'", {
-          "sources": ["native/sspi/context.cc"],
+          "sources": ["native/sspi/credential.cc", "native/sspi/context.cc"],
           "libraries": ["secur32.lib"]
         }, {
-          "sources": ["native/gss/loader.cc", "native/gss/context.cc"],
+          "sources": ["native/gss/loader.cc", "native/gss/credential.cc", "native/gss/context.cc"],
           "libraries": ["-ldl"]
         }],
         ["OS=='mac'", {

@@ -3,17 +3,21 @@
 
 #ifdef _WIN32
 #include "sspi/context.h"
+#include "sspi/credential.h"
 #else
 #include "gss/context.h"
+#include "gss/credential.h"
 #endif
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef _WIN32
+  spnego::SspiCredential::Init(env, exports);
   spnego::SspiContext::Init(env, exports);
   exports.Set("info", Napi::Function::New(env, spnego::SspiInfo));
 #else
+  spnego::GssCredential::Init(env, exports);
   spnego::GssContext::Init(env, exports);
   exports.Set("info", Napi::Function::New(env, spnego::LibraryInfo));
 #endif

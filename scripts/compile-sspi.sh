@@ -56,7 +56,7 @@ rm -f "$out"
   -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED \
   -D_WIN32_WINNT=0x0A00 -DUNICODE -D_UNICODE \
   -I"$addon_inc" -I"$api_inc" \
-  native/addon.cc native/sspi/context.cc \
+  native/addon.cc native/sspi/credential.cc native/sspi/context.cc \
   -o "$out" \
   "$tmp/libnode.a" -lsecur32 -static-libgcc -static-libstdc++ -static
 

@@ -17,6 +17,8 @@ import { krb5ErrorName } from './minor.js';
 import { StepGate } from '../step-gate.js';
 import { decodePac, pacInfo } from '../krb5/pac/index.js';
 import type { NativeInfo } from './index.js';
+import { isCredential } from '../credentials.js';
+import { isNativeCredential, type NativeCredential } from './credential.js';
 import { here } from './here.js';
 
 /** What the compiled addon exports (native/addon.cc). */
@@ -48,9 +50,15 @@ interface AddonContext {
   unwrap(t: Uint8Array): { message: Uint8Array; encrypted: boolean; major: number };
   dispose(): void;
 }
+/** A credential handle of the addon (GssCredential, native/gss/credential.cc). */
+export interface AddonCredential {
+  info(): { usage: 'initiate' | 'accept'; principal?: string; lifetime: number; enctypesRestricted: boolean };
+  dispose(): void;
+}
 export interface Addon {
   info(library?: string): NativeInfo;
   GssContext: new (opts: Record<string, unknown>) => AddonContext;
+  acquireCredential(opts: Record<string, unknown>): Promise<AddonCredential>;
 }
 
 /** The package root: the nearest directory above this module whose package.json is "spnego". */
@@ -91,13 +99,23 @@ export function gssErrorFrom(e: { major: number; minor: number; call: string; me
   return err;
 }
 
-function rethrow(e: unknown, library: string): never {
+/** An error thrown by the addon as GssError (a library status) or UsageError (a refused argument). */
+export function addonError(e: unknown, library: string): unknown {
   if (e && typeof e === 'object' && 'gssMajor' in e) {
     const x = e as { gssMajor: number; gssMinor: number; gssCall: string; message: string };
-    throw gssErrorFrom({ major: x.gssMajor, minor: x.gssMinor, call: x.gssCall, message: x.message }, library);
+    return gssErrorFrom({ major: x.gssMajor, minor: x.gssMinor, call: x.gssCall, message: x.message }, library);
   }
-  if (e instanceof Error) throw new UsageError(e.message);
-  throw e;
+  if (e instanceof Error) return new UsageError(e.message);
+  return e;
+}
+
+function rethrow(e: unknown, library: string): never {
+  throw addonError(e, library);
+}
+
+/** The libraries read KRB5_CONFIG from the environment; another path cannot be honoured per context or credential. */
+export function refuseForeignKrb5Config(krb5Config: string | undefined): void {
+  if (krb5Config && krb5Config !== process.env.KRB5_CONFIG) throw new UsageError(`krb5Config ${krb5Config} applies to the pure backend only; the native library reads KRB5_CONFIG (${process.env.KRB5_CONFIG ?? 'unset'})`);
 }
 
 /** Target "HTTP@host" is a host-based service (RFC 2743 4.1); "HTTP/host@REALM" a Kerberos principal. */
@@ -324,13 +342,26 @@ export class NativeContext implements SecurityContext {
   }
 }
 
-function describe(info: NativeInfo): string {
+export function describeLibrary(info: NativeInfo): string {
   return `${info.library ?? 'GSSAPI'}${info.version ? ` ${info.version}` : ''}`;
+}
+
+/** The native credential a context was given, checked: this backend, this usage, not disposed, same library. */
+function credentialFor(c: unknown, usage: 'initiate' | 'accept', o: InitiatorOptions | AcceptorOptions): NativeCredential | undefined {
+  if (c === undefined || !isCredential(c)) return undefined;
+  if (!isNativeCredential(c)) throw new UsageError(`a ${c.backend} credential cannot make a native context: acquire it with backend 'native', or create the context with backend '${c.backend}'`);
+  if (c.usage !== usage) throw new UsageError(`a credential for '${c.usage}' cannot make ${usage === 'initiate' ? 'an initiator' : 'an acceptor'}: acquire one with usage '${usage}'`);
+  if (c.disposed) throw new UsageError('the credential was disposed: acquire a new one with acquireCredentials()');
+  if (o.gssapiLibrary !== undefined && o.gssapiLibrary !== c.gssapiLibrary) throw new UsageError(`the credential was acquired with gssapiLibrary ${c.gssapiLibrary ?? '(default)'}, the context asks for ${o.gssapiLibrary}: leave gssapiLibrary unset or acquire a credential for it`);
+  if (o.allowWeakCrypto !== undefined && o.allowWeakCrypto !== c.allowWeakCrypto) throw new UsageError(`allowWeakCrypto is the credential's (${c.allowWeakCrypto}): set it when acquiring the credential`);
+  return c;
 }
 
 /** Maps the public options to the addon's (see native/gss/context.cc). */
 export function createAddonContext(addon: Addon, role: 'initiator' | 'acceptor', o: InitiatorOptions | AcceptorOptions): SecurityContext {
-  const info = addon.info(o.gssapiLibrary);
+  const cred = credentialFor(o.credentials, role === 'initiator' ? 'initiate' : 'accept', o);
+  const library = cred ? cred.gssapiLibrary : o.gssapiLibrary;
+  const info = addon.info(library);
   if (!info.loaded) throw new UsageError(`backend 'native' is not available: ${info.error}`);
   const mech = o.mech ?? 'spnego';
   // SPNEGO is the library's unless the caller asks for what only ours does: a chosen mechanism
@@ -340,31 +371,35 @@ export function createAddonContext(addon: Addon, role: 'initiator' | 'acceptor',
   const spnegoMode: NativeSpnegoMode = mech !== 'spnego' ? 'none' : o.spnego?.mechs || o.spnego?.mechListMIC === 'always' ? 'ours' : 'library';
   const cb = toChannelBindings(o.channelBindings);
   const opts: Record<string, unknown> = {
-    library: o.gssapiLibrary ?? '', role, mech: spnegoMode === 'library' ? 'spnego' : 'kerberos',
-    channelBindings: cb,
+    library: library ?? '', role, mech: spnegoMode === 'library' ? 'spnego' : 'kerberos',
+    channelBindings: cb, allowWeakCrypto: o.allowWeakCrypto === true,
   };
+  if (cred) opts.credential = cred.handle();
   if (role === 'initiator') {
     const io = o as InitiatorOptions;
-    // The libraries read KRB5_CONFIG from the environment; another path cannot be honoured per context.
-    if (io.krb5Config && io.krb5Config !== process.env.KRB5_CONFIG) throw new UsageError(`krb5Config ${io.krb5Config} applies to the pure backend only; the native library reads KRB5_CONFIG (${process.env.KRB5_CONFIG ?? 'unset'})`);
+    refuseForeignKrb5Config(io.krb5Config);
     opts.target = io.target;
     opts.targetType = targetNameType(io.target);
     opts.flags = optionsToGssFlags(io.flags);
     const c = io.credentials;
-    if (c && 'ccache' in c) opts.ccache = c.ccache;
-    else if (c && 'password' in c) Object.assign(opts, { principal: c.principal, password: c.password });
-    else if (c && 'keytab' in c) Object.assign(opts, { principal: c.principal, clientKeytab: c.keytab });
+    if (!cred) {
+      if (c && 'ccache' in c) opts.ccache = c.ccache;
+      else if (c && 'password' in c) Object.assign(opts, { principal: c.principal, password: c.password });
+      else if (c && 'keytab' in c) Object.assign(opts, { principal: c.principal, clientKeytab: c.keytab });
+    }
   } else {
     const ao = o as AcceptorOptions;
+    if (cred && (ao.keytab || ao.principal)) throw new UsageError('an acceptor made from a credential takes its keytab and principal from it: leave keytab and principal unset');
     if (ao.keytab) opts.keytab = ao.keytab;
     if (ao.principal) opts.principal = ao.principal;
-    if (ao.delegatedCcache) opts.delegatedCcache = ao.delegatedCcache.includes(':') ? ao.delegatedCcache : `FILE:${ao.delegatedCcache}`;
+    const delegated = ao.delegatedCcache ?? cred?.delegatedCcache;
+    if (delegated) opts.delegatedCcache = delegated.includes(':') ? delegated : `FILE:${delegated}`;
   }
   let handle: AddonContext;
   try {
     handle = new addon.GssContext(opts);
   } catch (e) {
-    rethrow(e, describe(info));
+    rethrow(e, describeLibrary(info));
   }
-  return new NativeContext(role, handle, describe(info), spnegoMode, o.spnego);
+  return new NativeContext(role, handle, describeLibrary(info), spnegoMode, o.spnego);
 }

@@ -7,6 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAddonContext, loadAddon, packageRoot } from './addon.js';
 import type { AcceptorOptions, InitiatorOptions, SecurityContext } from '../context.js';
+import type { AcquireCredentialsOptions, Credential } from '../credentials.js';
+import { acquireNativeCredential } from './credential.js';
 
 export interface NativeInfo {
   /** True when the addon and its security library loaded. */
@@ -24,6 +26,8 @@ export interface NativeInfo {
 export interface NativeBinding {
   info(library?: string): NativeInfo;
   createContext(role: 'initiator' | 'acceptor', opts: InitiatorOptions | AcceptorOptions): SecurityContext;
+  /** One gss_acquire_cred / AcquireCredentialsHandle on the pool; the credential serves many contexts. */
+  acquireCredential(o: AcquireCredentialsOptions): Promise<Credential>;
 }
 
 let binding: NativeBinding | undefined;
@@ -53,6 +57,7 @@ function ensureLoaded(): void {
     binding = {
       info: (library) => addon.info(library),
       createContext: (role, opts) => createAddonContext(addon, role, opts),
+      acquireCredential: (o) => acquireNativeCredential(addon, o),
     };
   } catch (e) {
     const why = installNote();
@@ -83,4 +88,12 @@ export function createNativeContext(role: 'initiator' | 'acceptor', opts: Initia
   const info = nativeInfo(opts.gssapiLibrary);
   if (!binding || !info.loaded) throw new UsageError(`backend 'native' is not available: ${info.error}`);
   return binding.createContext(role, opts);
+}
+
+/** acquireCredentials() for backend 'native' (lib/api.ts dispatches here). */
+export function acquireNativeCredentials(o: AcquireCredentialsOptions): Promise<Credential> {
+  ensureLoaded();
+  const info = nativeInfo(o.gssapiLibrary);
+  if (!binding || !info.loaded) return Promise.reject(new UsageError(`backend 'native' is not available: ${info.error}`));
+  return binding.acquireCredential(o);
 }

@@ -1,5 +1,5 @@
 // GssContext: one GSS-API security context (initiator or acceptor) as a Node ObjectWrap. The
-// gss_ctx_id_t, credentials and names live in CtxState, shared (shared_ptr) between the JS object
+// gss_ctx_id_t, names and a reference to the credential (credential.h) live in CtxState, shared (shared_ptr) between the JS object
 // and any step running on the pool, and never leave C++. RFC 2744 names throughout.
 #include "context.h"
 
@@ -11,82 +11,13 @@
 
 #include "../bridge.h"
 #include "../worker.h"
+#include "credential.h"
+#include "gss_util.h"
 #include "loader.h"
 
 namespace spnego {
 
-// Serializes changes to a library's process-wide defaults (Heimdal's acceptor identity and
-// default ccache name), which stand in for the credential store Heimdal lacks.
-std::mutex g_defaultsMu;
-
 namespace {
-
-// OIDs (DER contents octets).
-gss_OID_desc kSpnegoOid = {6, const_cast<char*>("\x2b\x06\x01\x05\x05\x02")};                           // 1.3.6.1.5.5.2
-gss_OID_desc kKrb5Oid = {9, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02")};                // 1.2.840.113554.1.2.2
-gss_OID_desc kNtHostbased = {10, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x01\x04")};       // RFC 2743 4.1
-gss_OID_desc kNtKrb5Principal = {10, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x01")};   // RFC 1964 2.1.1
-gss_OID_desc kInqSessionKey = {11, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x05\x05")}; // GSS_C_INQ_SSPI_SESSION_KEY
-
-// gss_display_status loops (RFC 2744 5.11). Called on the thread that got the status: MIT and
-// Heimdal keep the text of the last minor error per thread.
-std::string DisplayStatus(const GssLib& lib, OM_uint32 code, int type) {
-  std::string out;
-  OM_uint32 msgCtx = 0;
-  for (int i = 0; i < 8; i++) {
-    OM_uint32 minor = 0;
-    gss_buffer_desc buf{0, nullptr};
-    OM_uint32 maj = lib.display_status(&minor, code, type, GSS_C_NO_OID, &msgCtx, &buf);
-    if (GSS_ERROR(maj)) break;
-    if (buf.length) {
-      if (!out.empty()) out += "; ";
-      out.append(static_cast<const char*>(buf.value), buf.length);
-    }
-    lib.release_buffer(&minor, &buf);
-    if (msgCtx == 0) break;
-  }
-  return out;
-}
-
-CallStatus Status(const GssLib& lib, const char* call, OM_uint32 major, OM_uint32 minor) {
-  CallStatus s;
-  s.major = major;
-  s.minor = minor;
-  if (!GSS_ERROR(major)) return s;
-  s.call = call;
-  s.message = DisplayStatus(lib, major, GSS_C_GSS_CODE);
-  if (minor) {
-    std::string m = DisplayStatus(lib, minor, GSS_C_MECH_CODE);
-    if (!m.empty()) s.message += ": " + m;
-  }
-  return s;
-}
-
-CallStatus UsageFailure(const std::string& call, const std::string& message) {
-  CallStatus s;
-  s.major = 13u << 16;  // GSS_S_FAILURE
-  s.call = call;
-  s.message = message;
-  return s;
-}
-
-void Wipe(std::string& s) {
-  volatile char* p = s.empty() ? nullptr : &s[0];
-  for (size_t i = 0; i < s.size(); i++) p[i] = 0;
-  s.clear();
-}
-
-gss_buffer_desc Buf(const std::vector<uint8_t>& v) {
-  return gss_buffer_desc{v.size(), v.empty() ? nullptr : const_cast<uint8_t*>(v.data())};
-}
-
-std::vector<uint8_t> Take(const GssLib& lib, gss_buffer_desc* b) {
-  std::vector<uint8_t> v;
-  if (b->length && b->value) v.assign(static_cast<uint8_t*>(b->value), static_cast<uint8_t*>(b->value) + b->length);
-  OM_uint32 minor = 0;
-  if (b->value) lib.release_buffer(&minor, b);
-  return v;
-}
 
 std::string OidToString(gss_OID oid) {
   if (!oid || !oid->length) return "";
@@ -112,19 +43,17 @@ struct CtxState {
   bool spnego = true;
   std::string target;
   bool targetIsPrincipal = false;
-  std::string ccache, principal, password, clientKeytab, keytab, delegatedCcache;
-  std::string memCcache;  // MEMORY: ccache of a client-keytab credential, destroyed with it
+  CredRequest request;                     // what to acquire when no credential object was given
+  std::shared_ptr<CredState> credential;   // given, or acquired for this context alone at the first step
+  std::string delegatedCcache;
   OM_uint32 reqFlags = 0;
   bool hasBindings = false;
   OM_uint32 cbInitiatorType = 0, cbAcceptorType = 0;
   std::vector<uint8_t> cbInitiatorAddr, cbAcceptorAddr, cbApplicationData;
 
   gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
-  gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
   gss_name_t targetName = GSS_C_NO_NAME;
   gss_cred_id_t delegated = GSS_C_NO_CREDENTIAL;
-  bool credReady = false;
-  bool acceptWithDefaults = false;
   bool complete = false;
   std::atomic<bool> busy{false};
   std::atomic<bool> disposed{false};
@@ -132,24 +61,15 @@ struct CtxState {
 
   gss_OID mech() const { return spnego ? &kSpnegoOid : &kKrb5Oid; }
 
-  // Frees every handle. Caller holds mu (or is the destructor).
+  // Frees every handle (the credential's go with its last user). Caller holds mu (or is the destructor).
   void Release() {
     if (!lib) return;
     OM_uint32 minor = 0;
     if (ctx != GSS_C_NO_CONTEXT) lib->delete_sec_context(&minor, &ctx, GSS_C_NO_BUFFER);
-    if (cred != GSS_C_NO_CREDENTIAL) lib->release_cred(&minor, &cred);
     if (delegated != GSS_C_NO_CREDENTIAL) lib->release_cred(&minor, &delegated);
     if (targetName != GSS_C_NO_NAME) lib->release_name(&minor, &targetName);
-    if (!memCcache.empty() && lib->hasKrb5() && lib->krb5_cc_destroy) {
-      krb5_context k = nullptr;
-      if (lib->krb5_init_context(&k) == 0) {
-        krb5_ccache cc = nullptr;
-        if (lib->krb5_cc_resolve(k, memCcache.c_str(), &cc) == 0) lib->krb5_cc_destroy(k, cc);
-        lib->krb5_free_context(k);
-      }
-      memCcache.clear();
-    }
-    Wipe(password);
+    credential.reset();
+    Wipe(request.password);
   }
   ~CtxState() { Release(); }
 
@@ -159,183 +79,14 @@ struct CtxState {
     return Status(*lib, "gss_import_name", lib->import_name(&minor, &b, type, out), minor);
   }
 
-  // Heimdal has no gss_acquire_cred_from: name the ccache or keytab through gss_krb5_import_cred.
-  CallStatus ImportKrb5Cred(const std::string& ccacheName, const std::string& keytabName, const std::string& princ) {
-    if (!lib->hasKrb5() || !lib->krb5_import_cred)
-      return UsageFailure("gss_krb5_import_cred", lib->path + " has neither gss_acquire_cred_from nor gss_krb5_import_cred: cannot name a ccache or keytab");
-    krb5_context k = nullptr;
-    if (lib->krb5_init_context(&k) != 0) return UsageFailure("krb5_init_context", "cannot initialize a krb5 context");
-    krb5_ccache cc = nullptr;
-    krb5_keytab kt = nullptr;
-    krb5_principal p = nullptr;
-    CallStatus st;
-    if (!ccacheName.empty() && lib->krb5_cc_resolve(k, ccacheName.c_str(), &cc) != 0) st = UsageFailure("krb5_cc_resolve", "cannot resolve ccache " + ccacheName);
-    if (!st.failed() && !keytabName.empty() && lib->krb5_kt_resolve(k, keytabName.c_str(), &kt) != 0) st = UsageFailure("krb5_kt_resolve", "cannot resolve keytab " + keytabName);
-    if (!st.failed() && !princ.empty() && lib->krb5_parse_name(k, princ.c_str(), &p) != 0) st = UsageFailure("krb5_parse_name", "cannot parse principal " + princ);
-    if (!st.failed()) {
-      OM_uint32 minor = 0;
-      st = Status(*lib, "gss_krb5_import_cred", lib->krb5_import_cred(&minor, cc, p, kt, &cred), minor);
-    }
-    if (p) lib->krb5_free_principal(k, p);
-    if (kt) lib->krb5_kt_close(k, kt);
-    if (cc) lib->krb5_cc_close(k, cc);
-    lib->krb5_free_context(k);
-    return st;
-  }
-
-  // Heimdal's SPNEGO wants a credential acquired for SPNEGO itself (a krb5 credential from
-  // gss_krb5_import_cred is refused with GSS_S_NO_CRED / GSS_S_BAD_MECH), and Heimdal has no
-  // cred store: point its defaults at the ccache (per thread) or keytab (process-wide, under a
-  // lock) and acquire through them.
-  CallStatus AcquireThroughDefaults(gss_name_t name, gss_OID_set mechs) {
-    std::lock_guard<std::mutex> lock(g_defaultsMu);
-    OM_uint32 minor = 0;
-    if (initiator) {
-      if (!lib->krb5_ccache_name) return UsageFailure("gss_krb5_ccache_name", lib->path + " has no gss_krb5_ccache_name");
-      // What to restore afterwards: the thread's previous name, else the environment's default.
-      std::string previous;
-      if (lib->hasKrb5() && lib->krb5_cc_default_name) {
-        krb5_context k = nullptr;
-        if (lib->krb5_init_context(&k) == 0) {
-          const char* d = lib->krb5_cc_default_name(k);
-          previous = d ? d : "";
-          lib->krb5_free_context(k);
-        }
-      }
-      const char* old = nullptr;
-      CallStatus st = Status(*lib, "gss_krb5_ccache_name", lib->krb5_ccache_name(&minor, ccache.c_str(), &old), minor);
-      if (st.failed()) return st;
-      if (old && *old) previous = old;
-      st = Status(*lib, "gss_acquire_cred", lib->acquire_cred(&minor, name, GSS_C_INDEFINITE, mechs, GSS_C_INITIATE, &cred, nullptr, nullptr), minor);
-      if (!previous.empty()) lib->krb5_ccache_name(&minor, previous.c_str(), nullptr);
-      return st;
-    }
-    // Acceptor: Heimdal's SPNEGO acceptor credential leaks ~2 KiB per gss_acquire_cred (seen
-    // under valgrind, scripts/valgrind.sh), so the acceptor runs with GSS_C_NO_CREDENTIAL and the
-    // keytab registered as the default identity around each accept (AcceptWithDefaults).
-    if (!lib->register_acceptor_identity) return UsageFailure("krb5_gss_register_acceptor_identity", lib->path + " cannot name a keytab");
-    if (!principal.empty()) return UsageFailure("gss_acquire_cred", "with " + lib->flavor + ", an SPNEGO acceptor takes any principal of its keytab: leave `principal` unset or use mech 'kerberos'");
-    acceptWithDefaults = true;
-    return CallStatus{};
-  }
-
-  // accept_sec_context with this acceptor's keytab as the library's default identity (see above).
-  OM_uint32 AcceptWithDefaults(OM_uint32* minor, gss_buffer_t in, gss_channel_bindings_t cb, gss_buffer_t out, OM_uint32* retFlags,
-                               OM_uint32* timeRec, gss_cred_id_t* deleg) {
-    std::lock_guard<std::mutex> lock(g_defaultsMu);
-    if (lib->register_acceptor_identity(keytab.c_str()) != 0) {
-      *minor = 0;
-      return 7u << 16;  // GSS_S_NO_CRED
-    }
-    return lib->accept_sec_context(minor, &ctx, GSS_C_NO_CREDENTIAL, in, cb, nullptr, nullptr, out, retFlags, timeRec, deleg);
-  }
-
-  // An initiator credential from the ccache named by `ccache`.
-  CallStatus AcquireFromCcache(gss_name_t name, gss_OID_set mechs) {
-    OM_uint32 minor = 0;
-    if (lib->acquire_cred_from) {
-      gss_key_value_element_desc el[1] = {{"ccache", ccache.c_str()}};
-      gss_key_value_set_desc store{1, el};
-      return Status(*lib, "gss_acquire_cred_from",
-                    lib->acquire_cred_from(&minor, name, GSS_C_INDEFINITE, mechs, GSS_C_INITIATE, &store, &cred, nullptr, nullptr), minor);
-    }
-    if (spnego) return AcquireThroughDefaults(name, mechs);
-    return ImportKrb5Cred(ccache, "", "");
-  }
-
-  // Copies a krb5 credential's tickets into a fresh MEMORY ccache (memCcache).
-  CallStatus CopyToMemoryCcache(gss_cred_id_t c) {
-    if (!lib->hasKrb5() || !lib->krb5_copy_ccache) return UsageFailure("gss_krb5_copy_ccache", lib->path + " cannot copy credentials");
-    memCcache = "MEMORY:spnego-" + std::to_string(reinterpret_cast<uintptr_t>(this));
-    krb5_context k = nullptr;
-    if (lib->krb5_init_context(&k) != 0) return UsageFailure("krb5_init_context", "cannot initialize a krb5 context");
-    krb5_ccache cc = nullptr;
-    CallStatus st;
-    if (lib->krb5_cc_resolve(k, memCcache.c_str(), &cc) != 0) {
-      st = UsageFailure("krb5_cc_resolve", "cannot make a MEMORY ccache");
-    } else {
-      OM_uint32 minor = 0;
-      st = Status(*lib, "gss_krb5_copy_ccache", lib->krb5_copy_ccache(&minor, c, cc), minor);
-      lib->krb5_cc_close(k, cc);
-    }
-    lib->krb5_free_context(k);
-    return st;
-  }
-
-  // Runs on the pool: may talk to the KDC (password, client keytab) or read files.
-  CallStatus AcquireCred() {
-    OM_uint32 minor = 0;
-    gss_OID_desc mechs[1] = {*mech()};
-    gss_OID_set_desc mechSet{1, mechs};
-    gss_name_t name = GSS_C_NO_NAME;
-    CallStatus st;
-    if (!principal.empty()) {
-      st = ImportName(principal, &kNtKrb5Principal, &name);
-      if (st.failed()) return st;
-    }
-    const gss_cred_usage_t usage = initiator ? GSS_C_INITIATE : GSS_C_ACCEPT;
-    if (initiator && !password.empty()) {
-      if (!lib->acquire_cred_with_password) {
-        st = UsageFailure("gss_acquire_cred_with_password", lib->path + " has no gss_acquire_cred_with_password");
-      } else if (lib->acquire_cred_from || !spnego) {
-        gss_buffer_desc pw{password.size(), &password[0]};
-        st = Status(*lib, "gss_acquire_cred_with_password",
-                    lib->acquire_cred_with_password(&minor, name, &pw, GSS_C_INDEFINITE, &mechSet, usage, &cred, nullptr, nullptr), minor);
-        // MIT's mechglue drops the minor status when no mechanism succeeds; ask the krb5 mechanism
-        // alone (gss_add_cred_with_password) for the real reason (wrong password, unknown client...).
-        if (st.failed() && st.minor == 0 && lib->add_cred_with_password) {
-          gss_cred_id_t probe = GSS_C_NO_CREDENTIAL;
-          CallStatus why = Status(*lib, "gss_acquire_cred_with_password",
-                                 lib->add_cred_with_password(&minor, GSS_C_NO_CREDENTIAL, name, &kKrb5Oid, &pw, usage, GSS_C_INDEFINITE, 0, &probe, nullptr, nullptr, nullptr), minor);
-          if (probe != GSS_C_NO_CREDENTIAL) lib->release_cred(&minor, &probe);
-          if (why.failed()) st = why;
-        }
-      } else {
-        // Heimdal's SPNEGO takes no password credential: get the tickets for krb5, copy them to
-        // a MEMORY ccache (destroyed with this context), and acquire SPNEGO's credential from it.
-        gss_OID_desc krb5[1] = {kKrb5Oid};
-        gss_OID_set_desc krb5Set{1, krb5};
-        gss_buffer_desc pw{password.size(), &password[0]};
-        gss_cred_id_t krb5Cred = GSS_C_NO_CREDENTIAL;
-        st = Status(*lib, "gss_acquire_cred_with_password",
-                    lib->acquire_cred_with_password(&minor, name, &pw, GSS_C_INDEFINITE, &krb5Set, usage, &krb5Cred, nullptr, nullptr), minor);
-        if (!st.failed()) st = CopyToMemoryCcache(krb5Cred);
-        if (krb5Cred != GSS_C_NO_CREDENTIAL) lib->release_cred(&minor, &krb5Cred);
-        if (!st.failed()) {
-          ccache = memCcache;
-          st = AcquireFromCcache(name, &mechSet);
-        }
-      }
-      Wipe(password);
-    } else if (initiator && !clientKeytab.empty()) {
-      if (!lib->acquire_cred_from) {
-        st = UsageFailure("gss_acquire_cred_from", lib->flavor + " has no gss_acquire_cred_from: client keytabs need MIT (or kinit -k into a ccache)");
-      } else {
-        memCcache = "MEMORY:spnego-" + std::to_string(reinterpret_cast<uintptr_t>(this));
-        gss_key_value_element_desc el[2] = {{"client_keytab", clientKeytab.c_str()}, {"ccache", memCcache.c_str()}};
-        gss_key_value_set_desc store{2, el};
-        st = Status(*lib, "gss_acquire_cred_from",
-                    lib->acquire_cred_from(&minor, name, GSS_C_INDEFINITE, &mechSet, usage, &store, &cred, nullptr, nullptr), minor);
-      }
-    } else if (initiator && !ccache.empty()) {
-      st = AcquireFromCcache(name, &mechSet);
-    } else if (!initiator && !keytab.empty()) {
-      if (lib->acquire_cred_from) {
-        gss_key_value_element_desc el[1] = {{"keytab", keytab.c_str()}};
-        gss_key_value_set_desc store{1, el};
-        st = Status(*lib, "gss_acquire_cred_from",
-                    lib->acquire_cred_from(&minor, name, GSS_C_INDEFINITE, &mechSet, usage, &store, &cred, nullptr, nullptr), minor);
-      } else if (spnego) {
-        st = AcquireThroughDefaults(name, &mechSet);
-      } else {
-        st = ImportKrb5Cred("", keytab, principal);
-      }
-    } else if (name != GSS_C_NO_NAME) {
-      st = Status(*lib, "gss_acquire_cred", lib->acquire_cred(&minor, name, GSS_C_INDEFINITE, &mechSet, usage, &cred, nullptr, nullptr), minor);
-    }
-    // else: GSS_C_NO_CREDENTIAL, the library's defaults (KRB5CCNAME / KRB5_KTNAME).
-    if (name != GSS_C_NO_NAME) lib->release_name(&minor, &name);
-    if (!st.failed()) credReady = true;
+  // Runs on the pool: the transient credential of a context given none, for its one mechanism.
+  CallStatus EnsureCredential() {
+    if (credential) return CallStatus{};
+    auto c = std::make_shared<CredState>();
+    c->lib = lib;
+    request.mechs = spnego ? kMechSpnego : kMechKrb5;
+    CallStatus st = AcquireCredential(*c, request);
+    if (!st.failed()) credential = c;
     return st;
   }
 
@@ -382,8 +133,9 @@ Napi::Object GssContext::Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-// new GssContext({ library, role, mech, target, targetType, ccache, principal, password, clientKeytab,
-//                  keytab, flags, channelBindings, delegatedCcache })
+// new GssContext({ library, role, mech, target, targetType, flags, channelBindings, delegatedCcache,
+//                  credential (a GssCredential of the same library and usage), or else the options
+//                  of a transient one: ccache, principal, password, clientKeytab, keytab, allowWeakCrypto })
 GssContext::GssContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GssContext>(info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) {
@@ -404,11 +156,31 @@ GssContext::GssContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GssCon
   s.spnego = StringOf(o, "mech") != "kerberos";
   s.target = StringOf(o, "target");
   s.targetIsPrincipal = StringOf(o, "targetType") == "principal";
-  s.ccache = StringOf(o, "ccache");
-  s.principal = StringOf(o, "principal");
-  s.password = StringOf(o, "password");
-  s.clientKeytab = StringOf(o, "clientKeytab");
-  s.keytab = StringOf(o, "keytab");
+  Napi::Value credential = o.Get("credential");
+  if (!credential.IsUndefined()) {
+    std::string why;
+    s.credential = GssCredential::StateOf(credential, &why);
+    if (!s.credential) {
+      Napi::Error::New(env, why).ThrowAsJavaScriptException();
+      return;
+    }
+    if (s.credential->initiator != s.initiator) {
+      Napi::Error::New(env, s.initiator ? "an acceptor credential (usage 'accept') cannot make an initiator" : "an initiator credential (usage 'initiate') cannot make an acceptor").ThrowAsJavaScriptException();
+      return;
+    }
+    if (s.credential->lib != lib) {
+      Napi::Error::New(env, "the credential belongs to " + s.credential->lib->path + ", not " + lib->path).ThrowAsJavaScriptException();
+      return;
+    }
+  } else {
+    s.request.initiator = s.initiator;
+    s.request.ccache = StringOf(o, "ccache");
+    s.request.principal = StringOf(o, "principal");
+    s.request.password = StringOf(o, "password");
+    s.request.clientKeytab = StringOf(o, "clientKeytab");
+    s.request.keytab = StringOf(o, "keytab");
+    s.request.restrictEnctypes = !o.Get("allowWeakCrypto").ToBoolean().Value();
+  }
   s.delegatedCcache = StringOf(o, "delegatedCcache");
   Napi::Value flags = o.Get("flags");
   s.reqFlags = flags.IsNumber() ? flags.As<Napi::Number>().Uint32Value() : 0;
@@ -448,9 +220,12 @@ Napi::Value GssContext::Step(const Napi::CallbackInfo& info) {
           r.status = UsageFailure("step", "the context was disposed");
           return r;
         }
-        if (!s->credReady) {
-          r.status = s->AcquireCred();
-          if (r.status.failed()) return r;
+        r.status = s->EnsureCredential();
+        if (r.status.failed()) return r;
+        const CredState& cred = *s->credential;
+        if (s->spnego && !cred.spnegoError.empty()) {
+          r.status = UsageFailure("gss_acquire_cred", cred.spnegoError);
+          return r;
         }
         OM_uint32 minor = 0, major = 0, retFlags = 0, timeRec = 0;
         gss_buffer_desc in = Buf(input);
@@ -469,13 +244,14 @@ Napi::Value GssContext::Step(const Napi::CallbackInfo& info) {
             r.status = s->ImportName(s->target, s->targetIsPrincipal ? &kNtKrb5Principal : &kNtHostbased, &s->targetName);
             if (r.status.failed()) return r;
           }
-          major = lib.init_sec_context(&minor, s->cred, &s->ctx, s->targetName, s->mech(), s->reqFlags, 0, bindings,
+          major = lib.init_sec_context(&minor, cred.For(s->spnego), &s->ctx, s->targetName, s->mech(), s->reqFlags, 0, bindings,
                                        input.empty() ? GSS_C_NO_BUFFER : &in, nullptr, &out, &retFlags, &timeRec);
           r.status = Status(lib, "gss_init_sec_context", major, minor);
         } else {
           gss_cred_id_t deleg = GSS_C_NO_CREDENTIAL;
-          major = s->acceptWithDefaults ? s->AcceptWithDefaults(&minor, &in, bindings, &out, &retFlags, &timeRec, &deleg)
-                                        : lib.accept_sec_context(&minor, &s->ctx, s->cred, &in, bindings, nullptr, nullptr, &out, &retFlags, &timeRec, &deleg);
+          major = s->spnego && cred.acceptWithDefaults
+                      ? cred.AcceptWithDefaults(&minor, &s->ctx, &in, bindings, &out, &retFlags, &timeRec, &deleg)
+                      : lib.accept_sec_context(&minor, &s->ctx, cred.For(s->spnego), &in, bindings, nullptr, nullptr, &out, &retFlags, &timeRec, &deleg);
           r.status = Status(lib, "gss_accept_sec_context", major, minor);
           if (deleg != GSS_C_NO_CREDENTIAL) {
             OM_uint32 m2 = 0;

@@ -81,6 +81,9 @@ typedef OM_uint32 (*gss_get_mic_fn)(OM_uint32*, gss_ctx_id_t, gss_qop_t, gss_buf
 typedef OM_uint32 (*gss_verify_mic_fn)(OM_uint32*, gss_ctx_id_t, gss_buffer_t, gss_buffer_t, gss_qop_t*);
 typedef OM_uint32 (*gss_wrap_fn)(OM_uint32*, gss_ctx_id_t, int, gss_qop_t, gss_buffer_t, int*, gss_buffer_t);
 typedef OM_uint32 (*gss_unwrap_fn)(OM_uint32*, gss_ctx_id_t, gss_buffer_t, gss_buffer_t, int*, gss_qop_t*);
+typedef OM_uint32 (*gss_inquire_cred_fn)(OM_uint32*, gss_cred_id_t, gss_name_t*, OM_uint32*, gss_cred_usage_t*, gss_OID_set*);
+// MIT and Heimdal: restrict a krb5 credential to these enctypes (krb5_enctype is an int32).
+typedef OM_uint32 (*gss_krb5_set_allowable_enctypes_fn)(OM_uint32*, gss_cred_id_t, OM_uint32, int32_t*);
 typedef OM_uint32 (*gss_inquire_context_fn)(OM_uint32*, gss_ctx_id_t, gss_name_t*, gss_name_t*, OM_uint32*, gss_OID*, OM_uint32*, int*, int*);
 typedef OM_uint32 (*gss_inquire_sec_context_by_oid_fn)(OM_uint32*, gss_ctx_id_t, gss_OID, gss_buffer_set_t*);
 typedef OM_uint32 (*gss_release_buffer_set_fn)(OM_uint32*, gss_buffer_set_t*);

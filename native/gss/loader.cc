@@ -132,6 +132,8 @@ std::shared_ptr<const GssLib> LoadGssLib(const std::string& specIn, std::string*
   Sym(h, "gss_store_cred_into", &lib->store_cred_into);
   Sym(h, "gss_krb5_import_cred", &lib->krb5_import_cred);
   Sym(h, "gss_krb5_copy_ccache", &lib->krb5_copy_ccache);
+  Sym(h, "gss_inquire_cred", &lib->inquire_cred);
+  Sym(h, "gss_krb5_set_allowable_enctypes", &lib->krb5_set_allowable_enctypes);
   // dlsym on the handle also searches the library's dependencies: its own libkrb5.
   Sym(h, "krb5_init_context", &lib->krb5_init_context);
   Sym(h, "krb5_free_context", &lib->krb5_free_context);

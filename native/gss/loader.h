@@ -42,6 +42,8 @@ struct GssLib {
   gss_release_buffer_set_fn release_buffer_set = nullptr;
   gss_store_cred_into_fn store_cred_into = nullptr;                // MIT
   gss_krb5_import_cred_fn krb5_import_cred = nullptr;              // MIT and Heimdal
+  gss_inquire_cred_fn inquire_cred = nullptr;                      // RFC 2744 5.21
+  gss_krb5_set_allowable_enctypes_fn krb5_set_allowable_enctypes = nullptr;  // MIT and Heimdal
   gss_krb5_copy_ccache_fn krb5_copy_ccache = nullptr;
   krb5_init_context_fn krb5_init_context = nullptr;
   krb5_free_context_fn krb5_free_context = nullptr;

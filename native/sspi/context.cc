@@ -21,185 +21,12 @@
 
 #include "../bridge.h"
 #include "../worker.h"
+#include "credential.h"
+#include "sspi_util.h"
 
 namespace spnego {
 
 namespace {
-
-constexpr uint32_t kGssFailure = 13u << 16;      // GSS_S_FAILURE
-constexpr uint32_t kGssNoCred = 7u << 16;        // GSS_S_NO_CRED
-constexpr uint32_t kGssBadSig = 6u << 16;        // GSS_S_BAD_SIG (GSS_S_BAD_MIC)
-constexpr uint32_t kGssBadBindings = 4u << 16;   // GSS_S_BAD_BINDINGS
-
-// GSS request/return flag bits (RFC 2744 3.9 / 5.19).
-constexpr uint32_t kGssDeleg = 1, kGssMutual = 2, kGssReplay = 4, kGssSequence = 8, kGssConf = 16, kGssInteg = 32;
-
-// A lock for the handles. The mingw-w64 win32 thread model of older GCCs has no std::mutex, and
-// an SRWLOCK (InitializeSRWLock / AcquireSRWLockExclusive) needs no cleanup.
-class Lock {
- public:
-  Lock() { InitializeSRWLock(&l_); }
-  void lock() { AcquireSRWLockExclusive(&l_); }
-  bool try_lock() { return TryAcquireSRWLockExclusive(&l_) != 0; }
-  void unlock() { ReleaseSRWLockExclusive(&l_); }
-
- private:
-  SRWLOCK l_;
-};
-
-class Guard {
- public:
-  explicit Guard(Lock& l) : l_(l) { l_.lock(); }
-  ~Guard() { l_.unlock(); }
-  Guard(const Guard&) = delete;
-  Guard& operator=(const Guard&) = delete;
-
- private:
-  Lock& l_;
-};
-
-std::wstring Widen(const std::string& s) {
-  if (s.empty()) return std::wstring();
-  int n = MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), nullptr, 0);
-  std::wstring w(static_cast<size_t>(n > 0 ? n : 0), L'\0');
-  if (n > 0) MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), &w[0], n);
-  return w;
-}
-
-std::string Narrow(const wchar_t* w) {
-  if (!w || !*w) return std::string();
-  int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, nullptr, 0, nullptr, nullptr);
-  if (n <= 1) return std::string();
-  std::string s(static_cast<size_t>(n), '\0');
-  WideCharToMultiByte(CP_UTF8, 0, w, -1, &s[0], n, nullptr, nullptr);
-  s.resize(static_cast<size_t>(n - 1));
-  return s;
-}
-
-template <typename S>
-void Wipe(S& s) {
-  using C = typename S::value_type;
-  volatile C* p = s.empty() ? nullptr : &s[0];
-  for (size_t i = 0; i < s.size(); i++) p[i] = 0;
-  s.clear();
-}
-
-// Symbolic names of the SECURITY_STATUS codes one meets with Negotiate and Kerberos (winerror.h).
-struct StatusName {
-  SECURITY_STATUS code;
-  const char* name;
-};
-#define SPNEGO_SEC(n) {static_cast<SECURITY_STATUS>(n), #n}
-const StatusName kStatusNames[] = {
-    SPNEGO_SEC(SEC_E_INSUFFICIENT_MEMORY),
-    SPNEGO_SEC(SEC_E_INVALID_HANDLE),
-    SPNEGO_SEC(SEC_E_UNSUPPORTED_FUNCTION),
-    SPNEGO_SEC(SEC_E_TARGET_UNKNOWN),
-    SPNEGO_SEC(SEC_E_INTERNAL_ERROR),
-    SPNEGO_SEC(SEC_E_SECPKG_NOT_FOUND),
-    SPNEGO_SEC(SEC_E_NOT_OWNER),
-    SPNEGO_SEC(SEC_E_INVALID_TOKEN),
-    SPNEGO_SEC(SEC_E_QOP_NOT_SUPPORTED),
-    SPNEGO_SEC(SEC_E_NO_IMPERSONATION),
-    SPNEGO_SEC(SEC_E_LOGON_DENIED),
-    SPNEGO_SEC(SEC_E_UNKNOWN_CREDENTIALS),
-    SPNEGO_SEC(SEC_E_NO_CREDENTIALS),
-    SPNEGO_SEC(SEC_E_MESSAGE_ALTERED),
-    SPNEGO_SEC(SEC_E_OUT_OF_SEQUENCE),
-    SPNEGO_SEC(SEC_E_NO_AUTHENTICATING_AUTHORITY),
-    SPNEGO_SEC(SEC_E_CONTEXT_EXPIRED),
-    SPNEGO_SEC(SEC_E_INCOMPLETE_MESSAGE),
-    SPNEGO_SEC(SEC_E_INCOMPLETE_CREDENTIALS),
-    SPNEGO_SEC(SEC_E_BUFFER_TOO_SMALL),
-    SPNEGO_SEC(SEC_E_WRONG_PRINCIPAL),
-    SPNEGO_SEC(SEC_E_TIME_SKEW),
-    SPNEGO_SEC(SEC_E_ENCRYPT_FAILURE),
-    SPNEGO_SEC(SEC_E_DECRYPT_FAILURE),
-    SPNEGO_SEC(SEC_E_ALGORITHM_MISMATCH),
-    SPNEGO_SEC(SEC_E_UNFINISHED_CONTEXT_DELETED),
-    SPNEGO_SEC(SEC_E_NO_TGT_REPLY),
-    SPNEGO_SEC(SEC_E_WRONG_CREDENTIAL_HANDLE),
-    SPNEGO_SEC(SEC_E_CRYPTO_SYSTEM_INVALID),
-    SPNEGO_SEC(SEC_E_MAX_REFERRALS_EXCEEDED),
-    SPNEGO_SEC(SEC_E_MUST_BE_KDC),
-    SPNEGO_SEC(SEC_E_STRONG_CRYPTO_NOT_SUPPORTED),
-    SPNEGO_SEC(SEC_E_TOO_MANY_PRINCIPALS),
-    SPNEGO_SEC(SEC_E_NO_PA_DATA),
-    SPNEGO_SEC(SEC_E_KDC_INVALID_REQUEST),
-    SPNEGO_SEC(SEC_E_KDC_UNABLE_TO_REFER),
-    SPNEGO_SEC(SEC_E_KDC_UNKNOWN_ETYPE),
-    SPNEGO_SEC(SEC_E_UNSUPPORTED_PREAUTH),
-    SPNEGO_SEC(SEC_E_DELEGATION_REQUIRED),
-    SPNEGO_SEC(SEC_E_BAD_BINDINGS),
-    SPNEGO_SEC(SEC_E_MULTIPLE_ACCOUNTS),
-    SPNEGO_SEC(SEC_E_NO_KERB_KEY),
-    SPNEGO_SEC(SEC_E_DOWNGRADE_DETECTED),
-    SPNEGO_SEC(SEC_E_DELEGATION_POLICY),
-    SPNEGO_SEC(SEC_E_POLICY_NLTM_ONLY),
-    SPNEGO_SEC(SEC_E_NO_CONTEXT),
-    SPNEGO_SEC(SEC_E_MUTUAL_AUTH_FAILED),
-    SPNEGO_SEC(SEC_E_ILLEGAL_MESSAGE),
-    SPNEGO_SEC(SEC_E_UNTRUSTED_ROOT),
-    SPNEGO_SEC(SEC_E_CERT_EXPIRED),
-    SPNEGO_SEC(SEC_I_CONTINUE_NEEDED),
-    SPNEGO_SEC(SEC_I_COMPLETE_NEEDED),
-    SPNEGO_SEC(SEC_I_COMPLETE_AND_CONTINUE),
-    SPNEGO_SEC(SEC_I_INCOMPLETE_CREDENTIALS),
-};
-#undef SPNEGO_SEC
-
-const char* StatusNameOf(SECURITY_STATUS ss) {
-  for (const auto& e : kStatusNames)
-    if (e.code == ss) return e.name;
-  return "SECURITY_STATUS";
-}
-
-// The system's text for a status (FormatMessageW, FORMAT_MESSAGE_FROM_SYSTEM), trailing
-// line breaks and full stop removed.
-std::string SystemMessage(SECURITY_STATUS ss) {
-  wchar_t* buf = nullptr;
-  DWORD n = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, nullptr,
-                           static_cast<DWORD>(ss), 0, reinterpret_cast<LPWSTR>(&buf), 0, nullptr);
-  std::string out;
-  if (n && buf) out = Narrow(buf);
-  if (buf) LocalFree(buf);
-  while (!out.empty() && (out.back() == '\r' || out.back() == '\n' || out.back() == ' ' || out.back() == '.')) out.pop_back();
-  return out;
-}
-
-// SECURITY_STATUS -> nearest GSS major status (RFC 2744 3.9.1).
-uint32_t MajorOf(SECURITY_STATUS ss) {
-  if (ss == SEC_E_LOGON_DENIED || ss == SEC_E_NO_CREDENTIALS) return kGssNoCred;
-  if (ss == SEC_E_MESSAGE_ALTERED) return kGssBadSig;
-  if (ss == SEC_E_BAD_BINDINGS) return kGssBadBindings;
-  if (ss == SEC_E_TIME_SKEW) return kGssFailure;
-  return kGssFailure;
-}
-
-// A status for an SSPI call: empty (not failed) unless ss is an error (FAILED(ss)).
-CallStatus Status(const char* call, SECURITY_STATUS ss) {
-  CallStatus s;
-  if (ss >= 0) return s;
-  s.major = MajorOf(ss);
-  s.minor = static_cast<uint32_t>(ss);
-  s.call = call;
-  char hex[16];
-  snprintf(hex, sizeof hex, "0x%08X", static_cast<unsigned>(ss));
-  s.message = std::string(StatusNameOf(ss)) + " (" + hex + ")";
-  std::string text = SystemMessage(ss);
-  if (!text.empty()) s.message += ": " + text;
-  return s;
-}
-
-CallStatus UsageFailure(const std::string& call, const std::string& message) {
-  CallStatus s;
-  s.major = kGssFailure;
-  s.call = call;
-  s.message = message;
-  return s;
-}
-
-
 // GSS request flags -> ISC_REQ_* (InitializeSecurityContextW fContextReq), one by one.
 ULONG IscReqOf(uint32_t gss) {
   ULONG r = 0;
@@ -255,35 +82,18 @@ std::string SpnOf(const std::string& target, bool isPrincipal) {
   return spn;
 }
 
-// A TimeStamp (FILETIME, 100 ns since 1601, local time for Kerberos contexts) -> seconds left.
-uint32_t SecondsLeft(const TimeStamp& expiry) {
-  const int64_t never = 0x7FFFFFFFFFFFFFFFLL;
-  int64_t t = (static_cast<int64_t>(expiry.HighPart) << 32) | static_cast<uint32_t>(expiry.LowPart);
-  if (t >= never - 1 || (expiry.HighPart == 0x7FFFFFFF)) return 0xFFFFFFFFu;  // GSS_C_INDEFINITE
-  FILETIME sys, local;
-  GetSystemTimeAsFileTime(&sys);
-  if (!FileTimeToLocalFileTime(&sys, &local)) local = sys;
-  int64_t now = (static_cast<int64_t>(local.dwHighDateTime) << 32) | local.dwLowDateTime;
-  if (t <= now) return 0;
-  int64_t secs = (t - now) / 10000000LL;
-  return secs > 0xFFFFFFFELL ? 0xFFFFFFFEu : static_cast<uint32_t>(secs);
-}
-
 }  // namespace
 
 struct SspiState {
   bool initiator = true;
   bool kerberos = false;                 // package "Kerberos", else "Negotiate" (MS-SPNG)
   std::wstring spn;                      // pszTargetName of InitializeSecurityContextW
-  std::wstring principal;                // pszPrincipal for an acceptor
-  std::wstring user, domain, password;   // SEC_WINNT_AUTH_IDENTITY_W when a password is given
-  bool hasIdentity = false;
+  SspiCredRequest request;               // what to acquire when no credential object was given
+  std::shared_ptr<SspiCredState> credential;  // given, or acquired for this context at the first step
   uint32_t reqFlags = 0;                 // GSS bits
   std::vector<uint8_t> bindings;         // SEC_CHANNEL_BINDINGS followed by its data
 
-  CredHandle cred{};
   CtxtHandle ctx{};
-  bool haveCred = false;
   bool haveCtx = false;
   bool complete = false;
   ULONG retAttrs = 0;                    // last ISC_RET_* / ASC_RET_*
@@ -294,39 +104,24 @@ struct SspiState {
   std::atomic<bool> disposed{false};
   Lock mu;  // held by whoever uses the handles
 
-  // DeleteSecurityContext + FreeCredentialsHandle. Caller holds mu (or is the destructor).
+  // DeleteSecurityContext; the credential goes with its last user. Caller holds mu (or is the destructor).
   void Release() {
     if (haveCtx) DeleteSecurityContext(&ctx);
-    if (haveCred) FreeCredentialsHandle(&cred);
-    haveCtx = haveCred = false;
+    haveCtx = false;
     complete = false;
-    Wipe(password);
+    credential.reset();
+    Wipe(request.password);
   }
   ~SspiState() { Release(); }
 
-  // AcquireCredentialsHandleW: the logged-on user's (or service's) credentials, or those of
-  // user@domain + password.
-  CallStatus AcquireCred() {
-    wchar_t package[16];
-    wcscpy(package, kerberos ? L"Kerberos" : L"Negotiate");
-    SEC_WINNT_AUTH_IDENTITY_W id{};
-    if (hasIdentity) {
-      id.User = reinterpret_cast<unsigned short*>(user.empty() ? nullptr : &user[0]);
-      id.UserLength = static_cast<unsigned long>(user.size());
-      id.Domain = reinterpret_cast<unsigned short*>(domain.empty() ? nullptr : &domain[0]);
-      id.DomainLength = static_cast<unsigned long>(domain.size());
-      id.Password = reinterpret_cast<unsigned short*>(password.empty() ? nullptr : &password[0]);
-      id.PasswordLength = static_cast<unsigned long>(password.size());
-      id.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE;
-    }
-    TimeStamp credExpiry{};
-    SECURITY_STATUS ss = AcquireCredentialsHandleW(
-        (!initiator && !principal.empty()) ? &principal[0] : nullptr, package,
-        initiator ? SECPKG_CRED_OUTBOUND : SECPKG_CRED_INBOUND, nullptr, hasIdentity ? &id : nullptr, nullptr, nullptr, &cred,
-        &credExpiry);
-    Wipe(password);
-    if (ss == SEC_E_OK) haveCred = true;
-    return Status("AcquireCredentialsHandleW", ss);
+  // Runs on the pool: the transient credential of a context given none, for its one package.
+  CallStatus EnsureCredential() {
+    if (credential) return CallStatus{};
+    auto c = std::make_shared<SspiCredState>();
+    request.packages = kerberos ? kSspiKerberos : kSspiNegotiate;
+    CallStatus st = AcquireSspiCredential(*c, request);
+    if (!st.failed()) credential = c;
+    return st;
   }
 };
 
@@ -350,8 +145,9 @@ Napi::Object SspiContext::Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-// new GssContext({ role, mech, target, targetType, principal, password, flags, channelBindings })
-// (GSSAPI-only options such as ccache or keytab are ignored: SSPI uses the logon session.)
+// new GssContext({ role, mech, target, targetType, flags, channelBindings, credential (an
+// SspiCredential of the same usage), or else principal, password }). A ccache, keytab or client
+// keytab is refused: SSPI uses the logon session (or a password).
 SspiContext::SspiContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SspiContext>(info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) {
@@ -364,25 +160,24 @@ SspiContext::SspiContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sspi
   s.initiator = StringOf(o, "role") != "acceptor";
   s.kerberos = StringOf(o, "mech") == "kerberos";
   s.spn = Widen(SpnOf(StringOf(o, "target"), StringOf(o, "targetType") == "principal"));
-  std::string principal = StringOf(o, "principal");
-  std::string password = StringOf(o, "password");
-  if (!s.initiator) s.principal = Widen(principal);
-  if (!password.empty()) {
-    // user@REALM (or DOMAIN\user) -> SEC_WINNT_AUTH_IDENTITY_W User + Domain.
-    s.hasIdentity = true;
-    size_t at = principal.rfind('@');
-    size_t bs = principal.find('\\');
-    if (at != std::string::npos) {
-      s.user = Widen(principal.substr(0, at));
-      s.domain = Widen(principal.substr(at + 1));
-    } else if (bs != std::string::npos) {
-      s.domain = Widen(principal.substr(0, bs));
-      s.user = Widen(principal.substr(bs + 1));
-    } else {
-      s.user = Widen(principal);
+  Napi::Value credential = o.Get("credential");
+  if (!credential.IsUndefined()) {
+    std::string why;
+    s.credential = SspiCredential::StateOf(credential, &why);
+    if (!s.credential) {
+      Napi::Error::New(env, why).ThrowAsJavaScriptException();
+      return;
     }
-    s.password = Widen(password);
-    Wipe(password);
+    if (s.credential->initiator != s.initiator) {
+      Napi::Error::New(env, s.initiator ? "an acceptor credential (usage 'accept') cannot make an initiator" : "an initiator credential (usage 'initiate') cannot make an acceptor").ThrowAsJavaScriptException();
+      return;
+    }
+  } else {
+    std::string why;
+    if (!SspiCredRequestOf(o, s.initiator, &s.request, &why)) {
+      Napi::Error::New(env, why).ThrowAsJavaScriptException();
+      return;
+    }
   }
   Napi::Value flags = o.Get("flags");
   s.reqFlags = flags.IsNumber() ? flags.As<Napi::Number>().Uint32Value() : 0;
@@ -433,9 +228,12 @@ Napi::Value SspiContext::Step(const Napi::CallbackInfo& info) {
           r.status = UsageFailure("step", "the context was disposed");
           return r;
         }
-        if (!s->haveCred) {
-          r.status = s->AcquireCred();
-          if (r.status.failed()) return r;
+        r.status = s->EnsureCredential();
+        if (r.status.failed()) return r;
+        CredHandle* cred = s->credential->For(s->kerberos);
+        if (!cred) {
+          r.status = UsageFailure("AcquireCredentialsHandleW", "the credential has no handle for this package");
+          return r;
         }
         // Input: the peer's token (SECBUFFER_TOKEN) and the channel bindings (SECBUFFER_CHANNEL_BINDINGS).
         SecBuffer inBufs[2];
@@ -462,12 +260,12 @@ Napi::Value SspiContext::Step(const Napi::CallbackInfo& info) {
         const char* call;
         if (s->initiator) {
           call = "InitializeSecurityContextW";
-          ss = InitializeSecurityContextW(&s->cred, s->haveCtx ? &s->ctx : nullptr, s->spn.empty() ? nullptr : &s->spn[0],
+          ss = InitializeSecurityContextW(cred, s->haveCtx ? &s->ctx : nullptr, s->spn.empty() ? nullptr : &s->spn[0],
                                           IscReqOf(s->reqFlags) | ISC_REQ_ALLOCATE_MEMORY, 0, SECURITY_NATIVE_DREP,
                                           nIn ? &inDesc : nullptr, 0, &s->ctx, &outDesc, &attrs, &s->expiry);
         } else {
           call = "AcceptSecurityContext";
-          ss = AcceptSecurityContext(&s->cred, s->haveCtx ? &s->ctx : nullptr, &inDesc, AscReqOf(s->reqFlags) | ASC_REQ_ALLOCATE_MEMORY,
+          ss = AcceptSecurityContext(cred, s->haveCtx ? &s->ctx : nullptr, &inDesc, AscReqOf(s->reqFlags) | ASC_REQ_ALLOCATE_MEMORY,
                                      SECURITY_NATIVE_DREP, &s->ctx, &outDesc, &attrs, &s->expiry);
         }
         if (ss >= 0) {

@@ -1,0 +1,66 @@
+// SspiCredential: an SSPI credential (AcquireCredentialsHandleW) acquired once on the pool and used
+// by many SspiContexts, with the GssCredential JS surface (registered as "GssCredential"). Its
+// handles live in SspiCredState, shared by the JS object and every context made from it, so a
+// credential disposed while contexts run stays alive until the last of them ends. A context given
+// no credential acquires a transient one through the same AcquireSspiCredential.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "sspi_util.h"
+
+namespace spnego {
+
+constexpr unsigned kSspiNegotiate = 1, kSspiKerberos = 2;
+
+struct SspiCredRequest {
+  bool initiator = true;
+  unsigned packages = kSspiNegotiate | kSspiKerberos;
+  std::wstring principal;               // pszPrincipal for an acceptor
+  std::wstring user, domain, password;  // SEC_WINNT_AUTH_IDENTITY_W when a password is given
+  bool hasIdentity = false;
+};
+
+struct SspiCredState {
+  bool initiator = true;
+  CredHandle negotiate{}, kerberos{};
+  bool haveNegotiate = false, haveKerberos = false;
+  TimeStamp expiry{};
+  std::string principal;
+  SspiCredState() = default;
+  SspiCredState(const SspiCredState&) = delete;
+  SspiCredState& operator=(const SspiCredState&) = delete;
+  ~SspiCredState();
+  // The handle for a context of the "Kerberos" or "Negotiate" package; nullptr if not acquired.
+  CredHandle* For(bool kerberosPackage) {
+    if (kerberosPackage) return haveKerberos ? &kerberos : nullptr;
+    return haveNegotiate ? &negotiate : nullptr;
+  }
+};
+
+// Reads the credential options ({ usage/role, principal, password, ccache, keytab, clientKeytab });
+// false (and *why) for the forms SSPI cannot use: it has no keytab or ccache, only the logon
+// session or a password.
+bool SspiCredRequestOf(const Napi::Object& o, bool initiator, SspiCredRequest* r, std::string* why);
+// AcquireCredentialsHandleW for each package asked for. Runs on the pool. Wipes r.password.
+CallStatus AcquireSspiCredential(SspiCredState& c, SspiCredRequest& r);
+
+class SspiCredential : public Napi::ObjectWrap<SspiCredential> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports);
+  explicit SspiCredential(const Napi::CallbackInfo& info);
+  static std::shared_ptr<SspiCredState> StateOf(const Napi::Value& v, std::string* why);
+
+ private:
+  static Napi::FunctionReference constructor;
+  static Napi::Value Acquire(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<SspiCredState> state_;
+  bool disposed_ = false;
+};
+
+}  // namespace spnego
