@@ -1,0 +1,139 @@
+// LDAP SASL binds against the Samba AD DC ("ldap server require strong auth" at its default, yes):
+// a simple bind and a SASL bind without a layer on ldap:// are refused; GSSAPI and GSS-SPNEGO with
+// integrity and with confidentiality bind and search (the user's SID and tokenGroups), from the
+// pure and the native initiator. What crosses the socket is checked: sealed means no plaintext.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
+import { needNative, needPeer, startPeer, useEnv, KRB5_ENV, type RunningPeer } from '../peers/harness.js';
+import type { Backend } from '../../lib/context.js';
+import { LdapConnection, LdapResultError, SaslClient, createSaslInitiator, LDAP_RESULT, type SaslMechanism, type SecurityLayer } from '../../lib/sasl/index.js';
+
+// Its own loopback address: the DC's ports (88, 389, 445...) then never collide with
+// test/interop/samba-ad.test.ts (127.0.0.2) when test files run in parallel.
+const AD_ADDR = '127.0.0.12';
+const DC_HOST = 'dc1';
+let ad: RunningPeer | undefined;
+let restore = () => {};
+before(() => {
+  try {
+    ad = startPeer('samba-ad', { AD_ADDR });
+  } catch (e) {
+    if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw e;
+    return;
+  }
+  const e = ad.env;
+  restore = useEnv(Object.fromEntries(KRB5_ENV.map((k) => [k, e[k]])));
+  // A DC registers its ldap/ SPNs through samba_spnupdate (the dnsupdate service, off in the
+  // harness): add the one LDAP clients ask a ticket for.
+  const spn = `ldap/${DC_HOST}.${e.AD_REALM!.toLowerCase()}`;
+  const r = spawnSync('samba-tool', ['spn', 'add', spn, `${DC_HOST.toUpperCase()}$`, '-s', e.AD_SMB_CONF!], { encoding: 'utf8' });
+  if (r.status !== 0 && !/already/i.test(r.stderr)) throw new Error(`samba-tool spn add ${spn}: ${r.stderr}`);
+});
+after(() => {
+  ad?.stop();
+  restore();
+});
+
+interface Wire {
+  received: Buffer[];
+  sent: Buffer[];
+}
+
+async function connect(): Promise<{ conn: LdapConnection; wire: Wire }> {
+  const sock = net.connect(389, AD_ADDR);
+  await once(sock, 'connect');
+  const wire: Wire = { received: [], sent: [] };
+  sock.on('data', (b: Buffer) => wire.received.push(b));
+  const write = sock.write.bind(sock) as (...a: unknown[]) => boolean;
+  (sock as unknown as { write: (...a: unknown[]) => boolean }).write = (chunk: unknown, ...rest: unknown[]) => {
+    wire.sent.push(Buffer.from(chunk as Uint8Array));
+    return write(chunk, ...rest);
+  };
+  return { conn: new LdapConnection(sock), wire };
+}
+
+function bindWith(backend: Backend, mechanism: SaslMechanism, layer: SecurityLayer) {
+  const e = ad!.env;
+  const context = createSaslInitiator(mechanism, layer, {
+    backend, target: `ldap/${DC_HOST}.${e.AD_REALM!.toLowerCase()}@${e.AD_REALM}`, krb5Config: e.KRB5_CONFIG,
+    credentials: { principal: e.AD_USER!, password: e.AD_PASSWORD! },
+  });
+  return new SaslClient({ mechanism, context, layer });
+}
+
+/** MS-DTYP 2.4.2.2: a binary SID to S-1-... form. */
+function sidString(b: Uint8Array): string {
+  assert.ok(b.length >= 8 && b.length === 8 + 4 * b[1]!, 'a well-formed binary SID');
+  let auth = 0;
+  for (let i = 2; i < 8; i++) auth = auth * 256 + b[i]!;
+  const dv = new DataView(b.buffer, b.byteOffset, b.length);
+  const subs = Array.from({ length: b[1]! }, (_, i) => dv.getUint32(8 + 4 * i, true));
+  return `S-${b[0]}-${auth}${subs.map((s) => `-${s}`).join('')}`;
+}
+
+function ready(t: Parameters<typeof needPeer>[0]): boolean {
+  return needPeer(t, 'samba-ad') && ad !== undefined;
+}
+
+test('Samba AD: a simple bind on ldap:// is refused (strong auth required), and so is a SASL bind with no layer', async (t) => {
+  if (!ready(t)) return;
+  const e = ad!.env;
+  const { conn } = await connect();
+  await assert.rejects(conn.simpleBind(`CN=Ad User,CN=Users,${e.AD_BASE_DN}`, e.AD_PASSWORD!), (err: unknown) => {
+    assert.ok(err instanceof LdapResultError);
+    assert.equal(err.resultCode, LDAP_RESULT.strongerAuthRequired);
+    return true;
+  });
+  conn.close();
+  for (const mech of ['GSSAPI', 'GSS-SPNEGO'] as SaslMechanism[]) {
+    const c = await connect();
+    await assert.rejects(c.conn.saslBind(bindWith('pure', mech, 'none')), (err: unknown) => {
+      assert.ok(err instanceof LdapResultError, String(err));
+      assert.equal(err.resultCode, LDAP_RESULT.strongerAuthRequired, `${mech}: ${err.diagnosticMessage}`);
+      return true;
+    });
+    c.conn.close();
+  }
+});
+
+for (const backend of ['pure', 'native'] as Backend[]) {
+  test(`Samba AD: ${backend} initiator, GSSAPI and GSS-SPNEGO binds with integrity and with confidentiality, then the user's SID and tokenGroups`, async (t) => {
+    if (!ready(t)) return;
+    if (backend === 'native' && !(await needNative(t, 'mit'))) return;
+    const e = ad!.env;
+    const user = e.AD_USER!.split('@')[0]!;
+    for (const mech of ['GSSAPI', 'GSS-SPNEGO'] as SaslMechanism[]) {
+      for (const layer of ['integrity', 'confidentiality'] as SecurityLayer[]) {
+        const what = `${backend} ${mech} ${layer}`;
+        const { conn, wire } = await connect();
+        await conn.saslBind(bindWith(backend, mech, layer));
+        // MIT's initiator always puts CONF in the 0x8003 checksum, so Samba seals GSS-SPNEGO even
+        // when only integrity was asked for: the layer follows what the DC does, never weaker.
+        const expected = backend === 'native' && mech === 'GSS-SPNEGO' ? 'confidentiality' : layer;
+        assert.equal(conn.layer, expected, what);
+        const bindBytes = Buffer.concat(wire.received).length;
+        const found = await conn.search({ base: e.AD_BASE_DN!, filter: { and: [{ equals: ['sAMAccountName', user] }, { present: 'objectSid' }] }, attributes: ['objectSid', 'memberOf'] });
+        assert.equal(found.length, 1, what);
+        const dn = found[0]!.dn;
+        assert.match(dn, /^CN=Ad User,CN=Users,DC=/i);
+        const userSid = sidString(found[0]!.attributes.objectSid![0]!);
+        assert.match(userSid, /^S-1-5-21-\d+-\d+-\d+-\d+$/);
+        // tokenGroups: only on a base search of the user (MS-ADA3); the primary group Domain Users is there
+        const tg = await conn.search({ base: dn, scope: 'base', attributes: ['tokenGroups'] });
+        const groups = (tg[0]?.attributes.tokenGroups ?? []).map(sidString);
+        assert.ok(groups.includes(userSid.replace(/-\d+$/, '-513')), `${what}: Domain Users in ${groups.join(', ')}`);
+        // On the wire after the bind: signed frames show the DN, sealed ones do not.
+        const after = Buffer.concat(wire.received).subarray(bindBytes);
+        assert.ok(after.length > 0);
+        assert.equal(after.includes(Buffer.from(dn)), expected === 'integrity', `${what}: DN in clear on the wire iff integrity only`);
+        const sentAfter = Buffer.concat(wire.sent.slice(-1));
+        assert.equal(sentAfter.includes(Buffer.from('tokenGroups')), expected === 'integrity', `${what}: our request in clear iff integrity only`);
+        assert.equal(new DataView(sentAfter.buffer, sentAfter.byteOffset).getUint32(0), sentAfter.length - 4, 'one SASL frame: 4-octet length + Wrap token');
+        await conn.unbind();
+      }
+    }
+  });
+}
