@@ -32,6 +32,8 @@ interface Direction {
 export class NtlmSession {
   readonly flags: number;
   readonly isInitiator: boolean;
+  /** ExportedSessionKey (what GSS_C_INQ_SSPI_SESSION_KEY returns; keys the SPNEGO mechListMIC later). */
+  readonly sessionKey: Uint8Array;
   private readonly send: Direction;
   private readonly recv: Direction;
   private readonly keyExch: boolean;
@@ -43,6 +45,7 @@ export class NtlmSession {
     if (p.exportedSessionKey.length !== 16) throw new GssError('GSS_S_FAILURE', 'the exported session key is not 16 bytes');
     this.flags = p.flags;
     this.isInitiator = p.isInitiator;
+    this.sessionKey = p.exportedSessionKey.slice();
     this.keyExch = (p.flags & NegotiateFlags.NTLMSSP_NEGOTIATE_KEY_EXCH) !== 0;
     const dir = (client: boolean): Direction => ({
       signKey: signKey(p.exportedSessionKey, client),
