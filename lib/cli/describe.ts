@@ -23,6 +23,8 @@ import { decodeNegotiationToken, negStateName } from '../spnego/codec.js';
 import { mechName, MechOid } from '../spnego/oids.js';
 import { unframeToken } from '../gssapi/token.js';
 import { toHex } from '../util/bytes.js';
+import { AV_ID_NAMES, AvId, MsvAvFlagBits, flagNames } from '../ntlm/constants.js';
+import { decodeNtlmMessage, decodeNtlmV2Response, fromUtf16le, isNtlmMessage, msFromFileTime, type AvPair } from '../ntlm/messages.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -290,6 +292,7 @@ const KRB5_TOK_IDS: Record<string, string> = { '0100': 'AP-REQ', '0200': 'AP-REP
 function describeAny(bytes: Uint8Array, st: State, depth = 0): Json {
   if (depth > 6) throw new DecodeError('token', 'nested too deeply');
   if (bytes.length === 0) throw new DecodeError('token', 'empty input');
+  if (isNtlmMessage(bytes)) return describeNtlm(bytes);
   const b0 = bytes[0]!;
   if (b0 === 0x60) {
     const f = unframeToken(bytes);
@@ -380,6 +383,52 @@ function rc4Header(inner: Uint8Array): Record<string, Json> {
     'sgn-cksum': toHex(inner.subarray(16, 24)),
     ...(wrap ? { confounder: toHex(inner.subarray(24, 32)), data: toHex(inner.subarray(32)) } : {}),
   };
+}
+
+/** MS-NLMP 2.2.1: an NTLM message with its flags by name and its AV pairs (and the NTLMv2 response's). */
+function describeNtlm(bytes: Uint8Array): Json {
+  const m = decodeNtlmMessage(bytes);
+  const flags = { value: `0x${m.flags.toString(16).padStart(8, '0')}`, names: flagNames(m.flags) };
+  const version = m.version ? `${m.version.major}.${m.version.minor}.${m.version.build} rev ${m.version.revision}` : null;
+  if (m.type === 1) return { type: 'NTLM NEGOTIATE_MESSAGE', flags, domain: m.domain, workstation: m.workstation, version };
+  if (m.type === 2) {
+    return { type: 'NTLM CHALLENGE_MESSAGE', flags, 'target-name': m.targetName, 'server-challenge': toHex(m.serverChallenge), 'target-info': avPairsJson(m.avPairs), version };
+  }
+  let nt: Json = toHex(m.ntChallengeResponse);
+  if (m.ntChallengeResponse.length > 24) {
+    try {
+      const r = decodeNtlmV2Response(m.ntChallengeResponse);
+      nt = { 'nt-proof-str': toHex(r.ntProofStr), timestamp: fileTimeJson(r.timestamp), 'client-challenge': toHex(r.clientChallenge), 'av-pairs': avPairsJson(r.avPairs) };
+    } catch (err) {
+      nt = { hex: toHex(m.ntChallengeResponse), 'decode-error': errorText(err) };
+    }
+  }
+  return {
+    type: 'NTLM AUTHENTICATE_MESSAGE', flags, domain: m.domain, user: m.user, workstation: m.workstation,
+    'lm-challenge-response': toHex(m.lmChallengeResponse), 'nt-challenge-response': nt,
+    'encrypted-random-session-key': toHex(m.encryptedRandomSessionKey), mic: m.mic ? toHex(m.mic) : null, version,
+  };
+}
+
+function fileTimeJson(ft: bigint): Json {
+  const ms = msFromFileTime(ft);
+  return { filetime: ft.toString(), iso: Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : null };
+}
+
+function avPairsJson(pairs: AvPair[]): Json {
+  return pairs.map((p): Json => {
+    const name = AV_ID_NAMES[p.id] ?? `AvId ${p.id}`;
+    let value: Json = toHex(p.value);
+    if (p.id >= AvId.MsvAvNbComputerName && p.id <= AvId.MsvAvDnsTreeName || p.id === AvId.MsvAvTargetName) {
+      try { value = fromUtf16le(p.value, name); } catch { /* odd length: the hex stays */ }
+    } else if (p.id === AvId.MsvAvFlags) {
+      const f = new DataView(p.value.buffer, p.value.byteOffset, 4).getUint32(0, true);
+      value = { value: f, names: Object.entries(MsvAvFlagBits).filter(([, b]) => f & b).map(([n]) => n) };
+    } else if (p.id === AvId.MsvAvTimestamp) {
+      value = fileTimeJson(new DataView(p.value.buffer, p.value.byteOffset, 8).getBigUint64(0, true));
+    }
+    return { id: p.id, name, value };
+  });
 }
 
 function errorText(err: unknown): string {
