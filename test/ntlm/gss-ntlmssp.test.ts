@@ -19,11 +19,16 @@ import {
 const HERE = dirname(fileURLToPath(import.meta.url));
 const requirePeers = process.env.SPNEGO_REQUIRE_PEERS === '1';
 
-function missing(): string | undefined {
+/** gss-ntlmssp's mech.d file (MIT reads it as the GSS_MECH_CONFIG of the peer: the suite pins the rest to none). */
+function ntlmMechConfig(): string | undefined {
   const mechd = '/etc/gss/mech.d';
-  if (!existsSync(mechd) || !readdirSync(mechd).some((f) => readFileSync(join(mechd, f), 'utf8').includes('1.3.6.1.4.1.311.2.2.10'))) {
-    return 'gss-ntlmssp is not installed (no NTLM mech in /etc/gss/mech.d; apt-get install gss-ntlmssp)';
-  }
+  if (!existsSync(mechd)) return undefined;
+  const f = readdirSync(mechd).find((n) => readFileSync(join(mechd, n), 'utf8').includes('1.3.6.1.4.1.311.2.2.10'));
+  return f ? join(mechd, f) : undefined;
+}
+
+function missing(): string | undefined {
+  if (!ntlmMechConfig()) return 'gss-ntlmssp is not installed (no NTLM mech in /etc/gss/mech.d; apt-get install gss-ntlmssp)';
   const r = spawnSync('/usr/bin/python3', ['-c', 'import gssapi'], { encoding: 'utf8' });
   if (r.status !== 0) return `python3-gssapi is not importable: ${r.stderr.trim().split('\n').pop()}`;
   return undefined;
@@ -43,7 +48,7 @@ class Peer {
   private readonly waiters: ((r: Reply) => void)[] = [];
   private stderr = '';
   constructor(args: string[], env: Record<string, string>) {
-    this.proc = spawn('/usr/bin/python3', [join(HERE, 'ntlm_peer.py'), ...args], { env: { ...process.env, ...env } });
+    this.proc = spawn('/usr/bin/python3', [join(HERE, 'ntlm_peer.py'), ...args], { env: { ...process.env, GSS_MECH_CONFIG: ntlmMechConfig() ?? '/dev/null', ...env } });
     this.proc.stderr.on('data', (d) => (this.stderr += d));
     this.proc.stdin.on('error', () => {});
     this.proc.on('close', (code, sig) => { for (const w of this.waiters.splice(0)) w({ error: `ntlm_peer.py exited ${sig ?? code}: ${this.stderr.slice(-1000)}` }); });
