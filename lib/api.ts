@@ -60,7 +60,7 @@ export function createAcceptor(opts: AcceptorOptions = {}): SecurityContext {
 /** The native binding's acquireCredential (lib/native/index.ts), when this build has it. */
 type NativeAcquire = (o: AcquireCredentialsOptions) => Promise<Credential>;
 function nativeAcquire(): NativeAcquire | undefined {
-  const f = (native as unknown as { acquireNativeCredential?: NativeAcquire }).acquireNativeCredential;
+  const f = (native as unknown as { acquireNativeCredentials?: NativeAcquire }).acquireNativeCredentials;
   return typeof f === 'function' ? f : undefined;
 }
 

@@ -261,7 +261,7 @@ test('the wrong usage or backend is a UsageError; backend auto with a credential
 test("acquireCredentials with backend 'native' is a UsageError when this build has no native credentials (or no addon)", async (t) => {
   const { nativeInfo } = await import('../../lib/native/index.js');
   const native = await import('../../lib/native/index.js');
-  if ('acquireNativeCredential' in native) {
+  if ('acquireNativeCredentials' in native) {
     t.skip('this build has native credentials (tested in test/interop)');
     return;
   }
