@@ -1,7 +1,11 @@
 /** spnego: Kerberos and SPNEGO for Node.js. Public entry point. */
 export * from './errors.js';
 /** Security contexts over the native (GSSAPI/SSPI) or pure TypeScript backend. */
-export { createInitiator, createAcceptor } from './api.js';
+export { createInitiator, createAcceptor, acquireCredentials } from './api.js';
+/** Credentials acquired once for many contexts (gss_acquire_cred / AcquireCredentialsHandle). */
+export {
+  isCredential, type Credential, type CredentialInfo, type AcquireCredentialsOptions, type InitiateCredentialOptions, type AcceptCredentialOptions,
+} from './credentials.js';
 export { nativeInfo, type NativeInfo } from './native/index.js';
 export type {
   SecurityContext, ContextInfo, ContextFlags, InitiatorOptions, AcceptorOptions, Credentials, ChannelBindingsOption, SpnegoOptions, PacInfo, WrapResult, Backend,
@@ -18,3 +22,5 @@ export { getMic, verifyMic, type MicParams } from './krb5/gss/mic.js';
 /** Any SPNEGO / Kerberos / GSS token as a JSON-ready tree (what `spnego decode` prints). */
 export { describeToken } from './cli/describe.js';
 export type { Key, Principal, PrincipalName } from './krb5/types.js';
+/** One in-memory replay cache per keytab, shared by every pure acceptor on it (the default). */
+export { defaultReplayCache } from './krb5/replay-cache.js';

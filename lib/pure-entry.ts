@@ -1,5 +1,6 @@
 /** 'spnego/pure': the pure TypeScript backend and its building blocks, without the native loader. */
 export { createPureInitiator as createInitiator, createPureAcceptor as createAcceptor } from './pure/index.js';
+export { acquirePureCredential as acquireCredentials, PureAcceptCredential, PureInitiateCredential } from './pure/credentials.js';
 export * from './errors.js';
 export { loadKrb5Config, Krb5Config } from './krb5/config.js';
 export { openCcache, readCcache, encodeCcache, FileCcache } from './krb5/ccache.js';

@@ -8,7 +8,7 @@ import { DecodeError, IntegrityError, SpnegoError } from '../errors.js';
 import {
   AuthorizationDataType, ChecksumType, EncType, ErrorCode, KeyUsage, NameType, PaDataType, constantName,
 } from '../krb5/constants.js';
-import { type Key, formatPrincipal } from '../krb5/types.js';
+import { type Key, formatPrincipal, Principal } from '../krb5/types.js';
 import {
   decodeKrb5Message, apOptionNames, kdcOptionNames,
   ticketFlagNames, decodeAdIfRelevant, decodeAdEtypeNegotiation, decodeKerbApOptions, decodeMethodData,
@@ -164,7 +164,7 @@ const hiddenKey = (k: Key): Json => ({ etype: named(k.enctype, enctypeName(k.enc
 /** RFC 4120 5.3: the EncTicketPart, decrypted with the keytab's key for sname/kvno/etype (key usage 2). */
 function decryptTicket(t: Ticket, st: State): Json {
   const { etype, kvno } = t.encPart;
-  const principal = formatPrincipal({ ...t.sname, realm: t.realm });
+  const principal = Principal.toString({ realm: t.realm, name: t.sname });
   const what = `${principal} kvno ${kvno ?? '(none)'} enctype ${enctypeName(etype)} (${etype})`;
   let key: Key;
   try {

@@ -2,7 +2,7 @@
  * The `spnego` command line: `spnego <command> [options]`.
  * Every failure prints one line on stderr and exits with status 1: no stack traces.
  */
-import { SpnegoError } from '../errors.js';
+import { describeError } from './error-text.js';
 
 export interface Command {
   summary: string;
@@ -57,8 +57,4 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** One line, no stack: the typed error's message, or the plain message of anything else. */
-export function describeError(err: unknown): string {
-  if (err instanceof SpnegoError) return err.message;
-  if (err instanceof Error) return err.message.split('\n')[0]!;
-  return String(err);
-}
+export { describeError };

@@ -13,7 +13,8 @@ import { getMic, readMicHeader } from '../krb5/gss/mic.js';
 import type { Key } from '../krb5/types.js';
 import { constantTimeEqual, toHex, utf8 } from '../util/bytes.js';
 import type { NegotiationRecorder } from '../capture/recorder.js';
-import { describeError } from './main.js';
+import { describeError } from './error-text.js';
+import { exchange } from '../exchange.js';
 
 export interface PairingOptions {
   target: string;
@@ -101,23 +102,7 @@ export function checkMic(key: MicKey, fromAcceptor: boolean, message: Uint8Array
   return { recomputed, equal, firstDifference: equal ? -1 : firstDifference(token, recomputed) };
 }
 
-/**
- * Passes tokens between an initiator and an acceptor until neither has one to send; returns them
- * in order (initiator first, then alternating). Completion is the caller's to check.
- */
-export async function exchange(i: SecurityContext, a: SecurityContext): Promise<Uint8Array[]> {
-  const tokens: Uint8Array[] = [];
-  let tok = await i.step();
-  while (tok) {
-    tokens.push(tok);
-    const back = await a.step(tok);
-    if (!back) break;
-    tokens.push(back);
-    if (i.complete) break;
-    tok = await i.step(back);
-  }
-  return tokens;
-}
+export { exchange };
 
 /** The fault of PairingOptions.fault: a copy with its last byte (in SGN_CKSUM, both token formats) flipped. */
 function flipLastByte(bytes: Uint8Array): Uint8Array {

@@ -4,13 +4,19 @@
  *   import { negotiateFetch } from 'spnego/http';
  *   const res = await negotiateFetch('https://web.example.test/api', {}, { target: 'HTTP@web.example.test' });
  *
+ * For many requests, acquire once and reuse (no KDC request for a host it already has a ticket for):
+ *
+ *   const fetchN = createNegotiateFetch({ credentials: { principal: 'svc@EXAMPLE.TEST', keytab: '/etc/svc.keytab' } });
+ *   await fetchN('https://web.example.test/a'); await fetchN('https://web.example.test/b');
+ *
  * It sends the first token with the request (the server's 401 is not waited for), answers a 401
  * that carries a Negotiate token (multi-leg), and verifies the server's final token (mutual
  * authentication): a response whose token does not verify is an error, never returned as success.
  */
-import { createInitiator } from '../api.js';
-import { GssError } from '../errors.js';
+import { acquireCredentials, createInitiator } from '../api.js';
+import { GssError, UsageError } from '../errors.js';
 import type { InitiatorOptions } from '../context.js';
+import { type Credential, isCredential } from '../credentials.js';
 
 const TOKEN = /(?:^|,)\s*Negotiate\s+([A-Za-z0-9+/=]+)/i;
 
@@ -26,11 +32,21 @@ export interface NegotiateFetchOptions extends Partial<InitiatorOptions> {
   maxLegs?: number;
 }
 
+/**
+ * One request with Negotiate. `o.credentials` may be a Credential from acquireCredentials({ usage:
+ * 'initiate' }) (its tickets are reused); the option forms acquire for this request alone.
+ */
 export async function negotiateFetch(url: string | URL, init: RequestInit = {}, o: NegotiateFetchOptions = {}): Promise<Response> {
   const target = o.target ?? `HTTP@${new URL(url).hostname}`;
   const ctx = createInitiator({ ...o, target });
   try {
     let token = await ctx.step();
+    // The caller may have just read a previous response to its end: fetch (undici) returns that
+    // connection to its pool a turn of the event loop later. Sent before then, this first leg would
+    // open a second connection and the server would park its half-made context there, while the
+    // next leg goes to the pool's first idle connection (the older one), where no context waits
+    // ("expected a NegTokenInit, got a NegTokenResp"). One turn keeps every leg on one connection.
+    await new Promise((resolve) => setImmediate(resolve));
     for (let leg = 0; leg < (o.maxLegs ?? 4); leg++) {
       const headers = new Headers(init.headers);
       headers.set('authorization', `Negotiate ${Buffer.from(token!).toString('base64')}`);
@@ -57,4 +73,42 @@ export async function negotiateFetch(url: string | URL, init: RequestInit = {}, 
   } finally {
     ctx.dispose();
   }
+}
+
+/** A fetch with Negotiate whose credential is acquired once (on the first request) and reused. */
+export interface NegotiateFetch {
+  (url: string | URL, init?: RequestInit): Promise<Response>;
+  /** The credential, once acquired (or the one given). */
+  readonly credential: Credential | undefined;
+  /** Disposes the credential it acquired (not one it was given). */
+  dispose(): void;
+}
+
+export function createNegotiateFetch(o: Omit<NegotiateFetchOptions, 'target'> & { target?: string } = {}): NegotiateFetch {
+  const given = isCredential(o.credentials) ? o.credentials : undefined;
+  let acquired: Promise<Credential | undefined> | undefined;
+  let held: Credential | undefined = given;
+  const credential = (): Promise<Credential | undefined> => {
+    if (given) return Promise.resolve(given);
+    return (acquired ??= acquireCredentials({
+      usage: 'initiate', backend: o.backend, krb5Config: o.krb5Config, gssapiLibrary: o.gssapiLibrary, allowWeakCrypto: o.allowWeakCrypto,
+      credentials: o.credentials as Exclude<NegotiateFetchOptions['credentials'], Credential>,
+    }).then((c) => (held = c), (err: unknown) => {
+      // A build without native credentials: every request makes its context from the options.
+      if (err instanceof UsageError && /native credentials are not available in this build/.test(err.message)) return undefined;
+      acquired = undefined;
+      throw err;
+    }));
+  };
+  const f = async (url: string | URL, init: RequestInit = {}) => {
+    const credentials = await credential();
+    return negotiateFetch(url, init, credentials ? { ...o, credentials } : o);
+  };
+  // A live getter (Object.assign would copy the value once).
+  Object.defineProperty(f, 'credential', { get: () => held });
+  return Object.assign(f, {
+    dispose() {
+      if (held && held !== given) held.dispose();
+    },
+  }) as NegotiateFetch;
 }

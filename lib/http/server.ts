@@ -14,9 +14,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { createAcceptor } from '../api.js';
+import { acquireCredentials, createAcceptor } from '../api.js';
 import type { AcceptorOptions, ContextInfo, SecurityContext } from '../context.js';
-import { DecodeError, GssError } from '../errors.js';
+import type { Credential } from '../credentials.js';
+import { DecodeError, GssError, UsageError } from '../errors.js';
+import type { ReplayCache } from '../krb5/replay-cache.js';
 
 export interface NegotiateResult {
   /** The authenticated client principal, e.g. 'alice@EXAMPLE.TEST'. */
@@ -25,6 +27,15 @@ export interface NegotiateResult {
 }
 
 export interface NegotiateOptions extends AcceptorOptions {
+  /**
+   * An 'accept' credential from acquireCredentials, used for every request. Without it negotiate()
+   * acquires one from keytab/principal/krb5Config on the first request and reuses it.
+   */
+  credentials?: Credential;
+  /** Pure only: krb5.conf path (default env KRB5_CONFIG, then /etc/krb5.conf). */
+  krb5Config?: string;
+  /** Pure only: where authenticators are remembered (default: the process's cache for the keytab). */
+  replayCache?: ReplayCache;
   /** Called with every failed authentication (a typed SpnegoError). */
   onError?: (err: unknown, req: IncomingMessage) => void;
   /** The body of every 401 (nothing about the failure is disclosed). Default "Negotiate authentication required". */
@@ -156,13 +167,41 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
   return { user: info.initiatorName ?? '', info };
 }
 
-/** The middleware: `(req, res, next)` for Express/Connect; with node:http pass your handler as next. */
+/**
+ * The credential negotiate() uses: `o.credentials`, else one acquired on the first request and
+ * reused for all (a failed acquisition is tried again on the next request). A build without native
+ * credentials (the addon predates them) falls back to a context made from the options per request.
+ */
+function credentialSource(o: NegotiateOptions): () => Promise<Credential | undefined> {
+  if (o.credentials) {
+    const c = o.credentials;
+    return () => Promise.resolve(c);
+  }
+  let acquired: Promise<Credential | undefined> | undefined;
+  return () => (acquired ??= acquireCredentials({
+    usage: 'accept', backend: o.backend, keytab: o.keytab, principal: o.principal, krb5Config: o.krb5Config,
+    gssapiLibrary: o.gssapiLibrary, allowWeakCrypto: o.allowWeakCrypto, delegatedCcache: o.delegatedCcache, replayCache: o.replayCache,
+  }).catch((err: unknown) => {
+    if (err instanceof UsageError && /native credentials are not available in this build/.test(err.message)) return undefined;
+    acquired = undefined;
+    throw err;
+  }));
+}
+
+/**
+ * The middleware: `(req, res, next)` for Express/Connect; with node:http pass your handler as next.
+ * The credential (keytab, krb5.conf, replay cache) is acquired once, on the first request, and
+ * reused for every request; pass `credentials` to share one across middlewares.
+ */
 export function negotiate(o: NegotiateOptions = {}) {
+  const credential = credentialSource(o);
   return (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
-    authenticate(req, res, o).then((r) => {
-      if (!r) return;
-      req.negotiate = r;
-      next();
-    }, next);
+    credential()
+      .then((credentials) => authenticate(req, res, credentials ? { ...o, credentials } : o))
+      .then((r) => {
+        if (!r) return;
+        req.negotiate = r;
+        next();
+      }, next);
   };
 }

@@ -272,3 +272,13 @@ export const AddressType = {
   NetBios: 20,
   IPv6: 24,
 } as const;
+
+/**
+ * The Kerberos V5 GSS-API mechanism OIDs, their one home: RFC 1964 / RFC 4121's, Microsoft's
+ * truncated one (48018 = 113554 & 0xFFFF, RFC 4178 appendix C) and MIT's pre-RFC one.
+ */
+export const Krb5MechOid = {
+  krb5: '1.2.840.113554.1.2.2',
+  msKrb5: '1.2.840.48018.1.2.2',
+  krb5Old: '1.3.5.1.5.2',
+} as const;

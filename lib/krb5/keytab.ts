@@ -6,11 +6,12 @@
  * key), and an optional 32-bit kvno that overrides the 8-bit one when present and non-zero.
  */
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { DecodeError, UsageError } from '../errors.js';
 import { ErrorCode } from './constants.js';
 import { stringToKey } from './crypto/index.js';
 import { kerberosError } from './krb-error.js';
-import { type Key, type PrincipalName, formatPrincipal } from './types.js';
+import { type Key, type PrincipalName, Principal } from './types.js';
 import { expandTokens } from './config.js';
 
 export interface KeytabEntry {
@@ -117,11 +118,11 @@ export class Keytab {
    * and `enctype`. Throws KerberosError naming what was wanted and what the keytab has.
    */
   findKey(principal: { realm: string; name: PrincipalName } | undefined, kvno: number | undefined, enctype: number): Key {
-    const want = principal ? formatPrincipal({ ...principal.name, realm: principal.realm }) : undefined;
-    const byName = want === undefined ? this.entries : this.entries.filter((e) => formatPrincipal({ ...e.name, realm: e.realm }) === want);
+    const want = principal ? Principal.toString(principal) : undefined;
+    const byName = want === undefined ? this.entries : this.entries.filter((e) => Principal.toString(e) === want);
     const where = this.path ? `keytab ${this.path}` : 'the keytab';
     if (byName.length === 0) {
-      const have = [...new Set(this.entries.map((e) => formatPrincipal({ ...e.name, realm: e.realm })))].join(', ') || 'nothing';
+      const have = [...new Set(this.entries.map((e) => Principal.toString(e)))].join(', ') || 'nothing';
       throw kerberosError(ErrorCode.KRB_AP_ERR_NOKEY, `${where} has no key for ${want} (it has ${have}): wrong SPN or keytab`);
     }
     const byEtype = byName.filter((e) => e.key.enctype === enctype);
@@ -138,8 +139,8 @@ export class Keytab {
 
   /** All keys of one principal at its highest kvno (for an AS exchange with a client keytab). */
   keysFor(principal: { realm: string; name: PrincipalName }): Key[] {
-    const want = formatPrincipal({ ...principal.name, realm: principal.realm });
-    const mine = this.entries.filter((e) => formatPrincipal({ ...e.name, realm: e.realm }) === want);
+    const want = Principal.toString(principal);
+    const mine = this.entries.filter((e) => Principal.toString(e) === want);
     const top = Math.max(-1, ...mine.map((e) => e.kvno));
     return mine.filter((e) => e.kvno === top).map((e) => e.key);
   }
@@ -152,15 +153,35 @@ export class Keytab {
   }
 }
 
+/** The keytab file a name means: FILE:/path, a bare path, else KRB5_KTNAME (KRB5_CLIENT_KTNAME), else the default. */
+export function resolveKeytabPath(name?: string, env: NodeJS.ProcessEnv = process.env, client = false): string {
+  const n = name ?? (client ? env.KRB5_CLIENT_KTNAME : env.KRB5_KTNAME) ?? (client ? '/etc/krb5/user/%{uid}/client.keytab' : '/etc/krb5.keytab');
+  return keytabPath(n);
+}
+
+const unreadable = (path: string, err: unknown) =>
+  new UsageError(`cannot read keytab ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+
 /** Opens a keytab by name (FILE:/path, bare path), else KRB5_KTNAME, else /etc/krb5.keytab. */
 export function openKeytab(name?: string, env: NodeJS.ProcessEnv = process.env, client = false): Keytab {
-  const n = name ?? (client ? env.KRB5_CLIENT_KTNAME : env.KRB5_KTNAME) ?? (client ? '/etc/krb5/user/%{uid}/client.keytab' : '/etc/krb5.keytab');
-  const path = keytabPath(n);
+  const path = resolveKeytabPath(name, env, client);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (err) {
-    throw new UsageError(`cannot read keytab ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw unreadable(path, err);
+  }
+  return new Keytab(readKeytab(bytes), path);
+}
+
+/** openKeytab without blocking the event loop (credentials read their keytab this way). */
+export async function loadKeytab(name?: string, env: NodeJS.ProcessEnv = process.env, client = false): Promise<Keytab> {
+  const path = resolveKeytabPath(name, env, client);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw unreadable(path, err);
   }
   return new Keytab(readKeytab(bytes), path);
 }

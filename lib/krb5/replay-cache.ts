@@ -116,3 +116,19 @@ function compact(id: string): string {
   for (let i = 0; i < 16; i++) codes[i] = parseInt(id.slice(2 * i, 2 * i + 2), 16);
   return String.fromCharCode(...codes);
 }
+
+/**
+ * Process-wide state (one of the two in lib/, see docs/ARCHITECTURE.md "Process-wide state"): the
+ * default replay cache of each service key set, by identity (the pure backend files an acceptor's
+ * under its keytab's real path). Every credential and every createAcceptor call on the same keytab
+ * gets the same cache, as MIT's acceptors share their rcache file: replay protection does not depend
+ * on how the application holds its credentials. Sharing is safe: the tags are of whole
+ * authenticator ciphertexts, so two services never collide.
+ */
+const defaultCaches = new Map<string, MemoryReplayCache>();
+
+export function defaultReplayCache(identity: string): MemoryReplayCache {
+  let c = defaultCaches.get(identity);
+  if (!c) defaultCaches.set(identity, (c = new MemoryReplayCache()));
+  return c;
+}

@@ -39,6 +39,26 @@ export function formatPrincipal(p: PrincipalName & { realm?: string }): string {
   return p.realm === undefined ? name : `${name}@${p.realm.replace(/[\\@]/g, (c) => '\\' + c)}`;
 }
 
+/** A principal as the Kerberos messages carry it: the name and, beside it, its realm (RFC 4120 5.3, 5.4.1). */
+export interface RealmPrincipal {
+  realm: string;
+  name: PrincipalName;
+}
+
+/**
+ * The one place principals are printed and compared: `Principal.toString(p)` gives "a/b@REALM"
+ * (escaped as formatPrincipal), `Principal.equals(a, b)` compares realm and components (the name type
+ * is not part of a principal's identity, RFC 4120 6.2).
+ */
+export const Principal = {
+  toString(p: RealmPrincipal): string {
+    return formatPrincipal({ ...p.name, realm: p.realm });
+  },
+  equals(a: RealmPrincipal, b: RealmPrincipal): boolean {
+    return a.realm === b.realm && a.name.nameString.length === b.name.nameString.length && a.name.nameString.every((c, i) => c === b.name.nameString[i]);
+  },
+};
+
 /**
  * Parses "a/b@REALM" (escapes as above). `realm` is used when the string has none.
  * `nameType` defaults to NT_PRINCIPAL (1), or NT_SRV_INST (2) for two-component "service/host" names

@@ -6,12 +6,12 @@
  */
 import { GssError } from '../errors.js';
 import { StepGate } from '../step-gate.js';
-import type { ContextFlags, ContextInfo, PacInfo, SecurityContext, WrapResult } from '../context.js';
+import type { ContextFlags, ContextInfo, SecurityContext, WrapResult } from '../context.js';
 import { SpnegoAcceptor, SpnegoInitiator } from '../spnego/negotiator.js';
 import { MechOid } from '../spnego/oids.js';
 import { GssFlags } from '../krb5/gss/checksum.js';
-import { formatPrincipal } from '../krb5/types.js';
-import type { Krb5AcceptorMech, Krb5InitiatorMech } from './krb5-mech.js';
+import { Principal } from '../krb5/types.js';
+import { Krb5AcceptorMech, Krb5InitiatorMech } from './krb5-mech.js';
 
 export function gssFlagsToOptions(f: number): ContextFlags {
   return {
@@ -48,11 +48,6 @@ export interface PureClock {
 export class PureContext implements SecurityContext {
   private readonly gate = new StepGate();
   private readonly spnego?: SpnegoInitiator | SpnegoAcceptor;
-  /** Set by the acceptor factory once the PAC is verified. */
-  pac?: PacInfo;
-  /** Called once when the context completes (the acceptor verifies the PAC, stores delegated creds). */
-  onComplete?: () => Promise<void> | void;
-
   constructor(
     readonly role: 'initiator' | 'acceptor',
     private readonly mech: Mech,
@@ -78,14 +73,15 @@ export class PureContext implements SecurityContext {
    * it decrypted, the initiator from its credential.
    */
   get expiresAt(): Date | undefined {
-    const end = 'accepted' in this.mech ? this.mech.accepted?.ticket.endtime : this.names?.ticketEndtime;
+    const end = this.mech instanceof Krb5AcceptorMech ? this.mech.accepted?.ticket.endtime : this.mech.names?.ticketEndtime;
     return end && new Date(end.getTime() + (this.clock.clockSkew ?? 300) * 1000);
   }
 
   step(input?: Uint8Array): Promise<Uint8Array | undefined> {
     return this.gate.run(this.complete, async () => {
       const out = this.spnego ? await this.spnego.step(input) : await this.mech.step(input);
-      if (this.complete && this.onComplete) await this.onComplete();
+      // Runs inside the gate: a throw here (a PAC that does not verify) leaves the context failed.
+      if (this.complete) await this.mech.finish();
       return out;
     });
   }
@@ -126,23 +122,22 @@ export class PureContext implements SecurityContext {
     if (s) info.sessionKey = { enctype: s.key.enctype, key: s.key.keyvalue };
     if ('accepted' in this.mech && this.mech.accepted) {
       const a = this.mech.accepted;
-      info.initiatorName = formatPrincipal({ ...a.client.name, realm: a.client.realm });
-      info.acceptorName = formatPrincipal({ ...a.server.name, realm: a.server.realm });
+      info.initiatorName = Principal.toString(a.client);
+      info.acceptorName = Principal.toString(a.server);
     }
-    if (this.names?.initiatorName) info.initiatorName = this.names.initiatorName;
-    if (this.names?.acceptorName) info.acceptorName = this.names.acceptorName;
+    if (this.mech instanceof Krb5InitiatorMech && this.mech.names) {
+      info.initiatorName = this.mech.names.initiatorName;
+      info.acceptorName = this.mech.names.acceptorName;
+    }
     const exp = this.expiresAt;
     if (exp) info.expiresAt = exp;
     if (this.spnego?.state) {
       const st = this.spnego.state;
       info.spnego = { mechTypes: st.mechTypesDer, micSent: st.micSent, micReceived: st.micReceived };
     }
-    if (this.pac) info.pac = this.pac;
+    if (this.mech instanceof Krb5AcceptorMech && this.mech.pac) info.pac = this.mech.pac;
     return info;
   }
-
-  /** Initiator names and the service ticket's end time, set by the factory once the ticket is known. */
-  names?: { initiatorName?: string; acceptorName?: string; ticketEndtime?: Date };
 
   dispose(): void {
     this.gate.disposed = true;

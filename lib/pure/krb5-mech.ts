@@ -8,11 +8,21 @@ import { Krb5Initiator, type Krb5InitiatorParams } from '../krb5/initiator.js';
 import { Krb5Acceptor, type AcceptedContext, type Krb5AcceptorParams } from '../krb5/acceptor.js';
 import type { Krb5Session } from '../krb5/session.js';
 import { GssFlags } from '../krb5/gss/checksum.js';
+import type { PacInfo } from '../context.js';
+
+/** What the initiator knows once it has its ticket: the names and the ticket's end time. */
+export interface InitiatorNames {
+  initiatorName: string;
+  acceptorName: string;
+  ticketEndtime: Date;
+}
 
 abstract class Krb5MechBase implements InnerMech {
   session?: Krb5Session;
   abstract readonly complete: boolean;
   abstract step(input?: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Run by the context once it is complete (SPNEGO included); a throw fails the context. */
+  async finish(): Promise<void> {}
 
   protected established(): Krb5Session {
     if (!this.session) throw new GssError('GSS_S_NO_CONTEXT', 'the security context is not established yet');
@@ -35,7 +45,9 @@ abstract class Krb5MechBase implements InnerMech {
 /** Initiator: the ticket is fetched lazily on the first step (async: KDC round trips). */
 export class Krb5InitiatorMech extends Krb5MechBase {
   private inner?: Krb5Initiator;
-  constructor(private readonly params: () => Promise<Krb5InitiatorParams>) {
+  private known?: InitiatorNames;
+  /** `params` resolves to the ticket and keys, and the names they carry (for ctx.info). */
+  constructor(private readonly params: () => Promise<Krb5InitiatorParams & { names?: InitiatorNames }>) {
     super();
   }
   get complete(): boolean {
@@ -44,18 +56,36 @@ export class Krb5InitiatorMech extends Krb5MechBase {
   get flags(): number {
     return this.inner?.requestedFlags ?? 0;
   }
+  /** Set once the service ticket is known (first step). */
+  get names(): InitiatorNames | undefined {
+    return this.known;
+  }
   async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
-    if (!this.inner) this.inner = new Krb5Initiator(await this.params());
+    if (!this.inner) {
+      const { names, ...params } = await this.params();
+      this.known = names;
+      this.inner = new Krb5Initiator(params);
+    }
     const r = this.inner.step(input);
     if (r.complete) this.session = this.inner.session;
     return r.token;
   }
 }
 
+/** The acceptor's hooks: what its credential does around each AP-REQ. */
+export interface AcceptorHooks {
+  /** Awaited before the AP-REQ is processed (the credential's keytab check). */
+  before?: () => Promise<void> | undefined;
+  /** Once the context is complete: verifies the PAC (returns what it says), stores delegated credentials. */
+  complete?: (a: AcceptedContext) => PacInfo | undefined;
+}
+
 export class Krb5AcceptorMech extends Krb5MechBase {
   accepted?: AcceptedContext;
   private readonly inner: Krb5Acceptor;
-  constructor(params: Krb5AcceptorParams) {
+  private verified?: PacInfo;
+  private finished = false;
+  constructor(params: Krb5AcceptorParams, private readonly hooks: AcceptorHooks = {}) {
     super();
     this.inner = new Krb5Acceptor(params);
   }
@@ -65,12 +95,22 @@ export class Krb5AcceptorMech extends Krb5MechBase {
   get flags(): number {
     return this.accepted?.flags ?? 0;
   }
+  /** The PAC's contents once verified (MS-PAC 2.8). */
+  get pac(): PacInfo | undefined {
+    return this.verified;
+  }
   async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
     if (this.accepted) throw new GssError('GSS_S_FAILURE', 'context already established');
     if (!input) throw new GssError('GSS_S_DEFECTIVE_TOKEN', 'the acceptor needs the AP-REQ');
+    await this.hooks.before?.();
     this.accepted = await this.inner.accept(input);
     this.session = this.accepted.session;
     return this.accepted.token;
+  }
+  override async finish(): Promise<void> {
+    if (this.finished || !this.accepted) return;
+    this.finished = true;
+    this.verified = this.hooks.complete?.(this.accepted);
   }
 }
 

@@ -3,16 +3,17 @@
  * tools. The DER contents octets are in /work/shared/spec/spnego-mechlistmic-checklist.md 1.3.
  */
 import { UsageError } from '../errors.js';
+import { Krb5MechOid } from '../krb5/constants.js';
 
 export const MechOid = {
   /** SPNEGO itself, RFC 4178 / RFC 2478. */
   spnego: '1.3.6.1.5.5.2',
   /** Kerberos V5 GSS-API mechanism, RFC 1964 / RFC 4121. */
-  krb5: '1.2.840.113554.1.2.2',
+  krb5: Krb5MechOid.krb5,
   /** Microsoft's truncated Kerberos OID (48018 = 113554 & 0xFFFF), RFC 4178 appendix C. */
-  'ms-krb5': '1.2.840.48018.1.2.2',
+  'ms-krb5': Krb5MechOid.msKrb5,
   /** Pre-RFC 1964 Kerberos OID (MIT's gss_mech_krb5_old). */
-  'krb5-old': '1.3.5.1.5.2',
+  'krb5-old': Krb5MechOid.krb5Old,
   /** NTLMSSP (MS-NLMP). */
   ntlm: '1.3.6.1.4.1.311.2.2.10',
   /** NegoEx (MS-NEGOEX). */

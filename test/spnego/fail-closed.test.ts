@@ -21,8 +21,8 @@ const FLAGS = GssFlags.mutual | GssFlags.replay | GssFlags.sequence | GssFlags.c
 function pair() {
   const serviceKey = generateKey(18);
   const { ticket, sessionKey } = makeServiceTicket({ serviceKey });
-  const i = new PureContext('initiator', new Krb5InitiatorMech(async () => ({ client, ticket, sessionKey, flags: FLAGS })), true, { mechs: ['ms-krb5', 'krb5', 'ntlm'] });
-  i.names = { initiatorName: 'alice@EXAMPLE.TEST', acceptorName: 'HTTP/web.example.test@EXAMPLE.TEST', ticketEndtime: new Date(Date.now() + 3600_000) };
+  const names = { initiatorName: 'alice@EXAMPLE.TEST', acceptorName: 'HTTP/web.example.test@EXAMPLE.TEST', ticketEndtime: new Date(Date.now() + 3600_000) };
+  const i = new PureContext('initiator', new Krb5InitiatorMech(async () => ({ client, ticket, sessionKey, flags: FLAGS, names })), true, { mechs: ['ms-krb5', 'krb5', 'ntlm'] });
   const a = new PureContext('acceptor', new Krb5AcceptorMech({ keyFor: () => serviceKey, replayCache: new MemoryReplayCache() }), true, { mechListMIC: 'always' });
   return { i, a };
 }

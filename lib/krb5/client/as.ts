@@ -12,7 +12,7 @@ import {
 import { encrypt, getCryptoProvider, getEncType, stringToKeyAsync } from '../crypto/index.js';
 import { KerberosError, UsageError } from '../../errors.js';
 import { kerberosError } from '../krb-error.js';
-import { type Key, formatPrincipal } from '../types.js';
+import { type Key, Principal } from '../types.js';
 import { type Credential, type RealmName, krbtgt } from './credential.js';
 import { type KdcTarget, credentialFrom, exchange, krbErrorToException, methodData, nonce, openKdcRep } from './kdc-rep.js';
 
@@ -52,7 +52,7 @@ export async function requestInitialTicket(o: AsRequestOptions): Promise<Credent
   const etypes = o.etypes.filter((e) => supported(e, o.allowWeak));
   if (etypes.length === 0) throw new UsageError('no usable enctype requested (rc4-hmac needs allowWeakCrypto)');
   if ('keys' in o.secret && o.secret.keys.length === 0) {
-    throw new UsageError(`no key for ${formatPrincipal({ ...o.client.name, realm: o.client.realm })} in the keytab`);
+    throw new UsageError(`no key for ${Principal.toString(o.client)} in the keytab`);
   }
   const body = (): KdcReqBody => ({
     kdcOptions: makeKdcOptions([
@@ -70,7 +70,7 @@ export async function requestInitialTicket(o: AsRequestOptions): Promise<Credent
     etype: 'keys' in o.secret ? etypes.filter((e) => (o.secret as { keys: Key[] }).keys.some((k) => k.enctype === e)) : etypes,
   });
   const pacPa: PaData[] = o.requestPac === undefined ? [] : [{ padataType: PaDataType.PA_PAC_REQUEST, padataValue: encodePaPacRequest({ includePac: o.requestPac }) }];
-  const who = `initial ticket for ${formatPrincipal({ ...o.client.name, realm: o.client.realm })}`;
+  const who = `initial ticket for ${Principal.toString(o.client)}`;
 
   // First try: no pre-authentication, which tells us the salt (RFC 4120 section 3.1.1).
   let reqBody = body();
@@ -149,7 +149,7 @@ async function clientKey(o: AsRequestOptions, info: ETypeInfo2Entry): Promise<Ke
     const k = o.secret.keys.find((x) => x.enctype === info.etype);
     if (!k) {
       throw kerberosError(ErrorCode.KDC_ERR_ETYPE_NOSUPP,
-        `the KDC wants enctype ${info.etype} for ${formatPrincipal({ ...o.client.name, realm: o.client.realm })} and the keytab has only ${o.secret.keys.map((x) => x.enctype).join(', ')}`);
+        `the KDC wants enctype ${info.etype} for ${Principal.toString(o.client)} and the keytab has only ${o.secret.keys.map((x) => x.enctype).join(', ')}`);
     }
     return k;
   }
@@ -161,7 +161,7 @@ async function clientKey(o: AsRequestOptions, info: ETypeInfo2Entry): Promise<Ke
     // as MIT does (KRB5_ERR_BAD_S2K_PARAMS, "Invalid key generation parameters from KDC"; no RFC 4120 code).
     if (info.s2kparams?.length && err instanceof UsageError && /s2kparams/.test(err.message)) {
       throw new KerberosError(-1, 'KRB5_ERR_BAD_S2K_PARAMS',
-        `initial ticket for ${formatPrincipal({ ...o.client.name, realm: o.client.realm })}: invalid key generation parameters from the KDC (${err.message})`, undefined, { cause: err });
+        `initial ticket for ${Principal.toString(o.client)}: invalid key generation parameters from the KDC (${err.message})`, undefined, { cause: err });
     }
     throw err;
   }

@@ -13,7 +13,7 @@ import { encrypt, generateKey, getCryptoProvider, getEncType, makeChecksum } fro
 import { TicketFlags } from '../constants.js';
 import { KerberosError, UsageError } from '../../errors.js';
 import { kerberosError } from '../krb-error.js';
-import { type PrincipalName, formatPrincipal } from '../types.js';
+import { type PrincipalName, Principal } from '../types.js';
 import { type Credential, type RealmName, isTgt, krbtgt } from './credential.js';
 import { type KdcTarget, credentialFrom, exchange, krbErrorToException, nonce, openKdcRep } from './kdc-rep.js';
 
@@ -73,7 +73,7 @@ async function tgsRound(o: TgsRequestOptions, tgt: Credential, sname: PrincipalN
   const target = await o.kdcsFor(tgt.server.realm);
   const req = encodeTgsReq({ padata: [{ padataType: PaDataType.PA_TGS_REQ, padataValue: apReq }], reqBody });
   const reply = await exchange(tgt.server.realm, target, req, 'TGS-REP');
-  const who = `service ticket for ${formatPrincipal({ ...sname, realm })}`;
+  const who = `service ticket for ${Principal.toString({ realm, name: sname })}`;
   if (reply.kind === 'error') throw krbErrorToException(reply.error, who);
   // RFC 4120 3.3.3: with a subkey in the authenticator the reply is under the subkey, usage 9.
   const expect = { nonce: reqBody.nonce, sname, realm };
@@ -98,7 +98,7 @@ async function tgsRound(o: TgsRequestOptions, tgt: Credential, sname: PrincipalN
  * RFC 6806 section 8), asks the next realm's KDC, up to maxReferrals hops.
  */
 export async function requestServiceTicket(o: TgsRequestOptions): Promise<Credential> {
-  if (!isTgt(o.tgt.server)) throw new UsageError(`${formatPrincipal({ ...o.tgt.server.name, realm: o.tgt.server.realm })} is not a TGT`);
+  if (!isTgt(o.tgt.server)) throw new UsageError(`${Principal.toString(o.tgt.server)} is not a TGT`);
   let tgt = o.tgt;
   const seen = new Set<string>();
   for (let hop = 0; hop <= (o.maxReferrals ?? 5); hop++) {
@@ -111,7 +111,7 @@ export async function requestServiceTicket(o: TgsRequestOptions): Promise<Creden
     seen.add(next);
     tgt = { ...cred, server: { realm: next, name: cred.server.name } };
   }
-  throw kerberosError(ErrorCode.KDC_ERR_PATH_NOT_ACCEPTED, `more than ${o.maxReferrals ?? 5} referrals for ${formatPrincipal({ ...o.server.name, realm: o.server.realm })}`);
+  throw kerberosError(ErrorCode.KDC_ERR_PATH_NOT_ACCEPTED, `more than ${o.maxReferrals ?? 5} referrals for ${Principal.toString(o.server)}`);
 }
 
 /**

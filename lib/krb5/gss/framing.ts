@@ -6,11 +6,11 @@
  */
 import { GssError } from '../../errors.js';
 import { frameToken, unframeToken } from '../../gssapi/token.js';
-import { MessageType } from '../constants.js';
+import { Krb5MechOid, MessageType } from '../constants.js';
 
 export const TokId = { AP_REQ: 0x0100, AP_REP: 0x0200, KRB_ERROR: 0x0300 } as const;
 
-const KRB5_OIDS = ['1.2.840.113554.1.2.2', '1.2.840.48018.1.2.2', '1.3.5.1.5.2'];
+const KRB5_OIDS: string[] = [Krb5MechOid.krb5, Krb5MechOid.msKrb5, Krb5MechOid.krb5Old];
 
 export function frameKrb5Token(tokId: number, body: Uint8Array): Uint8Array {
   const inner = new Uint8Array(2 + body.length);

@@ -8,7 +8,7 @@
  */
 import { GssError } from '../../errors.js';
 import { concatBytes, constantTimeEqual } from '../../util/bytes.js';
-import { KeyUsage } from '../constants.js';
+import { KeyUsage, Krb5MechOid } from '../constants.js';
 import type { Key } from '../types.js';
 import { makeChecksum, getCryptoProvider, rc4 } from '../crypto/index.js';
 import { frameToken, unframeToken } from '../../gssapi/token.js';
@@ -27,7 +27,7 @@ export interface MicParams {
   acceptorSubkey: boolean;
 }
 
-const KRB5_OID = '1.2.840.113554.1.2.2';
+const KRB5_OID = Krb5MechOid.krb5;
 
 function cfxHeader(p: MicParams): Uint8Array {
   const h = new Uint8Array(16);

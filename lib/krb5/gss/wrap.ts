@@ -9,7 +9,7 @@
  */
 import { GssError } from '../../errors.js';
 import { bytesEqual, concatBytes, constantTimeEqual } from '../../util/bytes.js';
-import { KeyUsage } from '../constants.js';
+import { KeyUsage, Krb5MechOid } from '../constants.js';
 import type { Key } from '../types.js';
 import { decrypt, encrypt, getCryptoProvider, getEncType, makeChecksum, rc4 } from '../crypto/index.js';
 import { frameToken, unframeToken } from '../../gssapi/token.js';
@@ -28,7 +28,7 @@ export interface UnwrapResult {
   seqNumber: bigint;
 }
 
-const KRB5_OID = '1.2.840.113554.1.2.2';
+const KRB5_OID = Krb5MechOid.krb5;
 
 function header(p: WrapParams, sealed: boolean, ec: number, rrc: number): Uint8Array {
   const h = new Uint8Array(16);
