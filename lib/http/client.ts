@@ -14,7 +14,7 @@
  * authentication): a response whose token does not verify is an error, never returned as success.
  */
 import { acquireCredentials, createInitiator } from '../api.js';
-import { GssError, UsageError } from '../errors.js';
+import { GssError } from '../errors.js';
 import type { InitiatorOptions } from '../context.js';
 import { type Credential, isCredential } from '../credentials.js';
 
@@ -94,15 +94,15 @@ export function createNegotiateFetch(o: Omit<NegotiateFetchOptions, 'target'> & 
       usage: 'initiate', backend: o.backend, krb5Config: o.krb5Config, gssapiLibrary: o.gssapiLibrary, allowWeakCrypto: o.allowWeakCrypto,
       credentials: o.credentials as Exclude<NegotiateFetchOptions['credentials'], Credential>,
     }).then((c) => (held = c), (err: unknown) => {
-      // A build without native credentials: every request makes its context from the options.
-      if (err instanceof UsageError && /native credentials are not available in this build/.test(err.message)) return undefined;
       acquired = undefined;
       throw err;
     }));
   };
   const f = async (url: string | URL, init: RequestInit = {}) => {
     const credentials = await credential();
-    return negotiateFetch(url, init, credentials ? { ...o, credentials } : o);
+    // What the credential holds (krb5.conf, library, weak crypto) is not given again per context.
+    const { krb5Config: _c, gssapiLibrary: _g, allowWeakCrypto: _w, ...rest } = o;
+    return negotiateFetch(url, init, credentials ? { ...rest, credentials } : o);
   };
   // A live getter (Object.assign would copy the value once).
   Object.defineProperty(f, 'credential', { get: () => held });

@@ -17,7 +17,7 @@ import type { Socket } from 'node:net';
 import { acquireCredentials, createAcceptor } from '../api.js';
 import type { AcceptorOptions, ContextInfo, SecurityContext } from '../context.js';
 import type { Credential } from '../credentials.js';
-import { DecodeError, GssError, UsageError } from '../errors.js';
+import { DecodeError, GssError } from '../errors.js';
 import type { ReplayCache } from '../krb5/replay-cache.js';
 
 export interface NegotiateResult {
@@ -169,8 +169,7 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
 
 /**
  * The credential negotiate() uses: `o.credentials`, else one acquired on the first request and
- * reused for all (a failed acquisition is tried again on the next request). A build without native
- * credentials (the addon predates them) falls back to a context made from the options per request.
+ * reused for all (a failed acquisition is tried again on the next request).
  */
 function credentialSource(o: NegotiateOptions): () => Promise<Credential | undefined> {
   if (o.credentials) {
@@ -182,10 +181,19 @@ function credentialSource(o: NegotiateOptions): () => Promise<Credential | undef
     usage: 'accept', backend: o.backend, keytab: o.keytab, principal: o.principal, krb5Config: o.krb5Config,
     gssapiLibrary: o.gssapiLibrary, allowWeakCrypto: o.allowWeakCrypto, delegatedCcache: o.delegatedCcache, replayCache: o.replayCache,
   }).catch((err: unknown) => {
-    if (err instanceof UsageError && /native credentials are not available in this build/.test(err.message)) return undefined;
     acquired = undefined;
     throw err;
   }));
+}
+
+/**
+ * The options of one request's context when a credential is used: what the credential already holds
+ * (keytab, principal, krb5.conf, library, weak crypto, replay cache, delegation target) is left out,
+ * since both backends refuse them next to a credential.
+ */
+function perContext(o: NegotiateOptions, credentials: Credential): NegotiateOptions {
+  const { keytab: _k, principal: _p, krb5Config: _c, gssapiLibrary: _g, allowWeakCrypto: _w, delegatedCcache: _d, replayCache: _r, ...rest } = o;
+  return { ...rest, credentials };
 }
 
 /**
@@ -197,7 +205,7 @@ export function negotiate(o: NegotiateOptions = {}) {
   const credential = credentialSource(o);
   return (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
     credential()
-      .then((credentials) => authenticate(req, res, credentials ? { ...o, credentials } : o))
+      .then((credentials) => authenticate(req, res, credentials ? perContext(o, credentials) : o))
       .then((r) => {
         if (!r) return;
         req.negotiate = r;

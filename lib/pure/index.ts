@@ -49,6 +49,7 @@ function credentialOf<U extends 'initiate' | 'accept'>(c: unknown, usage: U): U 
  */
 export function createPureInitiator(o: InitiatorOptions & { now?: () => Date }): PureContext {
   if (!o.target) throw new UsageError('createInitiator needs a target (e.g. "HTTP@web.example.test")');
+  if (isCredential(o.credentials) && o.krb5Config) throw new UsageError('an initiator made from a credential uses its krb5.conf: leave krb5Config unset');
   const cred = isCredential(o.credentials)
     ? credentialOf(o.credentials, 'initiate')
     : new PureInitiateCredential(loadKrb5Config({ path: o.krb5Config }), o.credentials, o.allowWeakCrypto, tgtCache);
@@ -83,6 +84,10 @@ export function createPureInitiator(o: InitiatorOptions & { now?: () => Date }):
  * expiry are checked against (tests).
  */
 export function createPureAcceptor(o: AcceptorOptions & { replayCache?: ReplayCache; krb5Config?: string; now?: () => Date } = {}): PureContext {
+  // As the native backend: what a credential holds is not given again per context (refused, not ignored).
+  if (o.credentials !== undefined && (o.keytab || o.principal || o.krb5Config)) {
+    throw new UsageError('an acceptor made from a credential takes its keytab, principal and krb5.conf from it: leave keytab, principal and krb5Config unset');
+  }
   const cred = o.credentials !== undefined
     ? credentialOf(o.credentials, 'accept')
     : PureAcceptCredential.transient({ usage: 'accept', keytab: o.keytab, principal: o.principal, krb5Config: o.krb5Config, allowWeakCrypto: o.allowWeakCrypto, replayCache: o.replayCache, delegatedCcache: o.delegatedCcache });
