@@ -180,3 +180,28 @@ for (const [what, cmd, change] of [
     }
   });
 }
+
+test('spnego smb-probe //dc1.../IPC$: the exchange decoded (Samba\'s NegTokenInit2 first), signed tree connect, exit 0', async (t) => {
+  if (!ready(t)) return;
+  const { main } = await import('../../lib/cli/main.js');
+  const e = ad!.env;
+  const lines: string[] = [];
+  const log = console.log;
+  const undo = useEnv({ SMB_PROBE_PW: e.AD_PASSWORD! });
+  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+  let code: number;
+  try {
+    code = await main(['smb-probe', `//${DC_HOST}.${e.AD_REALM!.toLowerCase()}/IPC$`, '--address', AD_ADDR, '--backend', 'pure',
+      '--target', `cifs/${DC_HOST}.${e.AD_REALM!.toLowerCase()}@${e.AD_REALM}`, '--principal', e.AD_USER!, '--password-env', 'SMB_PROBE_PW']);
+  } finally {
+    console.log = log;
+    undo();
+  }
+  const out = lines.join('\n');
+  assert.equal(code, 0, out);
+  assert.match(out, /NEGOTIATE: dialect 0x311/);
+  assert.match(out, /1\. server -> client \(NEGOTIATE\)[\s\S]*"choice": "negTokenInit2"/);
+  assert.match(out, /TREE_CONNECT \\\\dc1\.[^ ]+\\IPC\$: tree 0x[0-9a-f]+, share type 2, signed both ways/);
+  assert.match(out, /"name": "accept-completed"/);
+  assert.ok(!out.includes(e.AD_PASSWORD!), 'no password in the output');
+});
