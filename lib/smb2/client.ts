@@ -7,7 +7,7 @@
  * session is established must be signed with that key (3.2.5.1.3): an unsigned or mis-signed one is
  * an IntegrityError and the connection is closed; nothing after it is read.
  */
-import net from 'node:net';
+import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DecodeError, IntegrityError, SpnegoError, UsageError } from '../errors.js';
 import type { SecurityContext } from '../context.js';
@@ -85,7 +85,7 @@ export class Smb2Client {
         this.fail(e as Error);
       }
     });
-    socket.on('error', (e) => this.fail(new SpnegoError('ERR_SMB2_TRANSPORT', `SMB2 connection failed: ${e.message}`)));
+    socket.on('error', (e: Error) => this.fail(new SpnegoError('ERR_SMB2_TRANSPORT', `SMB2 connection failed: ${e.message}`)));
     socket.on('close', () => this.fail(new SpnegoError('ERR_SMB2_TRANSPORT', 'the SMB2 server closed the connection')));
   }
 
@@ -94,7 +94,7 @@ export class Smb2Client {
     const socket = net.connect(port, host);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
-      socket.once('error', (e) => reject(new SpnegoError('ERR_SMB2_TRANSPORT', `cannot connect to ${host}:${port}: ${e.message}`)));
+      socket.once('error', (e: Error) => reject(new SpnegoError('ERR_SMB2_TRANSPORT', `cannot connect to ${host}:${port}: ${e.message}`)));
     });
     return new Smb2Client(socket, o);
   }
