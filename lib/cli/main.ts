@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   mic: async () => (await import('./mic.js')).micCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
   compare: async () => (await import('./compare.js')).compareCommand,
+  'smb-probe': async () => (await import('./smb-probe.js')).smbProbeCommand,
 };
 
 function usage(): string {
@@ -29,6 +30,7 @@ function usage(): string {
     '                              --pcap: the exchanges for Wireshark (FILE) and the demo realm\'s keys (FILE.keytab)',
     '  compare --target SPN [--keytab FILE] [--mechs ms-krb5,krb5,ntlm] [--pcap FILE [--export-keys]]',
     '                              negotiate with each backend pairing in your realm and compare the mechListMICs',
+    '  smb-probe //host/IPC$ [--address IP] [--target SPN]  authenticate over SMB 3.1.1 and show the exchange decoded',
   ].join('\n');
 }
 
