@@ -128,8 +128,11 @@ export class SpnegoInitiator {
       // RFC 4178 5: a counter-proposal (not our first mech) or request-mic makes the MIC exchange mandatory.
       const optimisticTaken = isKerberosOid(this.state.mechTypes[0]!);
       if (resp.negState === NegState.requestMic || !optimisticTaken) this.micRequired = true;
-    } else if (resp.supportedMech !== undefined) {
-      throw fail('GSS_S_DEFECTIVE_TOKEN', 'supportedMech is only allowed in the first reply');
+    } else if (resp.supportedMech !== undefined && resp.supportedMech !== this.state.chosenMech) {
+      // RFC 4178 4.2.2: supportedMech belongs to the first reply. Samba's gensec repeats it, unchanged,
+      // in later replies after a counter-proposal (seen against smbd 4.17): an identical repeat is
+      // harmless; a different mechanism mid-negotiation is not.
+      throw fail('GSS_S_DEFECTIVE_TOKEN', `the acceptor switched supportedMech to ${resp.supportedMech} after choosing ${this.state.chosenMech}`);
     }
 
     let out: Uint8Array | undefined;

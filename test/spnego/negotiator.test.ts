@@ -237,3 +237,32 @@ test('server first (MS-SPNG 3.2.5.2): the acceptor opens with a NegTokenInit2 + 
   const { encodeNegTokenInit2 } = await import('../../lib/spnego/codec.js');
   await assert.rejects(i2.step(encodeNegTokenInit2({ mechTypes: [MechOid.ntlm] }).token), (e: unknown) => e instanceof GssError && e.major === 'GSS_S_BAD_MECH' && /1\.3\.6\.1\.4\.1\.311\.2\.2\.10/.test(e.message));
 });
+
+// Samba's gensec repeats supportedMech in its later NegTokenResps after a counter-proposal (seen
+// against smbd 4.17, test/smb2/samba-smb.test.ts): the same OID again is tolerated, another is refused.
+for (const [what, repeat, ok] of [['the same supportedMech repeated (Samba)', 'same', true], ['a different supportedMech in a later reply', 'other', false]] as const) {
+  test(`counter-proposal flow: ${what} ${ok ? 'completes' : 'is GSS_S_DEFECTIVE_TOKEN'}`, async () => {
+    const { encodeNegTokenResp } = await import('../../lib/spnego/codec.js');
+    const { init, acc } = setup({ mechs: ['ntlm', 'krb5'] });
+    let chosen: string | undefined;
+    let replies = 0;
+    const run2 = run(init, acc, (dir, tok) => {
+      if (dir !== 'a->i') return tok;
+      const t = decodeNegotiationToken(tok);
+      assert.ok(t.kind === 'resp');
+      if (replies++ === 0) {
+        chosen = t.supportedMech;
+        return tok;
+      }
+      const mech = repeat === 'same' ? chosen : chosen === MechOid.krb5 ? MechOid['ms-krb5'] : MechOid.krb5;
+      return encodeNegTokenResp({ negState: t.negState, supportedMech: mech, responseToken: t.responseToken, mechListMIC: t.mechListMIC });
+    });
+    if (ok) {
+      await run2;
+      assert.ok(init.complete && acc.complete);
+      assert.ok(replies >= 2, 'the flow had a second acceptor reply to carry the repeat');
+    } else {
+      await assert.rejects(run2, (e: unknown) => e instanceof GssError && e.major === 'GSS_S_DEFECTIVE_TOKEN' && /switched supportedMech/.test(e.message));
+    }
+  });
+}
