@@ -58,7 +58,7 @@ rm -f "$out"
   -I"$addon_inc" -I"$api_inc" \
   native/addon.cc native/sspi/credential.cc native/sspi/context.cc \
   -o "$out" \
-  "$tmp/libnode.a" -lsecur32 -static-libgcc -static-libstdc++ -static
+  "$tmp/libnode.a" -lsecur32 -ladvapi32 -static-libgcc -static-libstdc++ -static
 
 # The DLL must import the SSPI entry points and N-API from node.exe.
 imports="$("$objdump" -p "$out")"

@@ -4,7 +4,7 @@
  * C++; this file maps options to it, statuses to GssError, and watches the SPNEGO tokens that
  * pass so that ctx.info.spnego holds the same mechTypes and MIC bytes as the pure backend's.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { GSS_MAJOR, GssError, UsageError, type GssMajorName } from '../errors.js';
@@ -74,10 +74,45 @@ export function packageRoot(from = here): string {
   }
 }
 
-/** Loads build/Release or prebuilds/<platform>-<arch> with node-gyp-build; throws with the reason. */
+/** Whether a file starts like a Windows PE image ("MZ"): the only addon format node.exe can load. */
+function isPeImage(path: string): boolean {
+  try {
+    const b = readFileSync(path).subarray(0, 2);
+    return b[0] === 0x4d && b[1] === 0x5a;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The Windows addons of a package root, in the order they are tried: the prebuild shipped in the
+ * tarball (prebuildify's prebuilds/win32-<arch>/), the mingw-w64 build (scripts/compile-sspi.sh,
+ * build/sspi/) and a node-gyp build made on Windows (build/Release/). Only PE images count: a tree
+ * shared with Linux has an ELF build/Release that node.exe cannot load ("Bad EXE format").
+ */
+export function windowsAddonCandidates(root: string, arch: string = process.arch): string[] {
+  const out: string[] = [];
+  const pre = join(root, 'prebuilds', `win32-${arch}`);
+  if (existsSync(pre)) {
+    for (const f of readdirSync(pre).sort()) if (f.endsWith('.node') && (f.includes('napi') || f === 'spnego.node')) out.push(join(pre, f));
+  }
+  if (arch === 'x64') out.push(join(root, 'build', 'sspi', 'spnego_native.node'));
+  out.push(join(root, 'build', 'Release', 'spnego_native.node'));
+  return out.filter((f) => existsSync(f) && isPeImage(f));
+}
+
+/**
+ * Loads the addon; throws with the reason. On Windows: the first of windowsAddonCandidates. Elsewhere:
+ * build/Release or prebuilds/<platform>-<arch> with node-gyp-build.
+ */
 export function loadAddon(): Addon {
   const root = packageRoot();
   const req = createRequire(join(root, 'package.json'));
+  if (process.platform === 'win32') {
+    const found = windowsAddonCandidates(root);
+    if (!found.length) throw new Error(`no Windows build of the addon in ${root} (prebuilds/win32-${process.arch}/, build/sspi/ or build/Release/)`);
+    return req(found[0]!) as Addon;
+  }
   const nodeGypBuild = req('node-gyp-build') as (dir: string) => Addon;
   return nodeGypBuild(root);
 }
