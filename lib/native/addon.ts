@@ -40,6 +40,9 @@ interface AddonInquire {
   /** Acceptor: the initiator's PAC ("urn:mspac:") and whether the library verified it. */
   pac?: Uint8Array;
   pacAuthenticated?: boolean;
+  /** SSPI acceptor: the SIDs of the access token Windows built from the PAC (QuerySecurityContextToken). */
+  userSid?: string;
+  groupSids?: string[];
 }
 interface AddonContext {
   step(input?: Uint8Array): Promise<AddonStepResult>;
@@ -128,8 +131,9 @@ for (const [name, v] of Object.entries(GSS_MAJOR) as [GssMajorName, number][]) {
 export function gssErrorFrom(e: { major: number; minor: number; call: string; message: string }, library: string): GssError {
   const routine = e.major & 0x00ff0000;
   const major = ROUTINE_NAMES.get(routine) ?? 'GSS_S_FAILURE';
-  const krb5 = krb5ErrorName(e.minor, e.message);
-  const err = new GssError(major, `${e.call}: ${e.message || 'failed'}${krb5 ? ` (${krb5})` : ''} [${library}]`, e.minor);
+  // SSPI: the minor is the SECURITY_STATUS, named first in the message (native/sspi/sspi_util.h).
+  const krb5 = /^((?:SEC_[EI]|STATUS)_[A-Z0-9_]+) \(0x[0-9A-F]{8}\)/.exec(e.message)?.[1] ?? krb5ErrorName(e.minor, e.message);
+  const err = new GssError(major, `${e.call}: ${e.message || 'failed'}${krb5 && !e.message.startsWith(krb5) ? ` (${krb5})` : ''} [${library}]`, e.minor);
   if (krb5) Object.defineProperty(err, 'minorName', { value: krb5, enumerable: true });
   return err;
 }
@@ -217,6 +221,12 @@ class NativeMech implements InnerMech {
       // MIT: the enctype as OID 1.2.840.113554.1.2.2.4.<enctype>.
       const m = /^1\.2\.840\.113554\.1\.2\.2\.4\.(\d+)$/.exec(d.sessionKeyOid ?? '');
       this.sessionKey = { enctype: m ? Number(m[1]) : 0, key: new Uint8Array(d.sessionKey) };
+    }
+    // Windows: the access token's SIDs (the LSA verified the PAC and built the token from it).
+    if (d.userSid) {
+      const name = d.initiatorName ?? '';
+      const at = name.lastIndexOf('@');
+      this.pac = { userSid: d.userSid, groupSids: d.groupSids ?? [], logonName: at > 0 ? name.slice(0, at) : name, domainName: at > 0 ? name.slice(at + 1) : '' };
     }
     // MS-PAC groups on Linux: the library verified the PAC's signatures; we decode its NDR.
     if (d.pac && d.pacAuthenticated) {

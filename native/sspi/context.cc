@@ -339,9 +339,10 @@ Napi::Value SspiContext::Step(const Napi::CallbackInfo& info) {
             ss = (ss == SEC_I_COMPLETE_NEEDED) ? SEC_E_OK : SEC_I_CONTINUE_NEEDED;
           }
         }
-        // On failure this may be an error token for the peer (a KRB-ERROR).
-        if (outBuf.pvBuffer && outBuf.cbBuffer && outBuf.cbBuffer <= out.size())
-          r.token.assign(out.begin(), out.begin() + outBuf.cbBuffer);
+        // On failure this may be an error token for the peer (a KRB-ERROR). A failed call that left
+        // cbBuffer as given wrote none (Wine does not reset it): no token then.
+        bool wrote = outBuf.cbBuffer < out.size() || (ss >= 0 && outBuf.cbBuffer == out.size());
+        if (outBuf.pvBuffer && outBuf.cbBuffer && wrote) r.token.assign(out.begin(), out.begin() + outBuf.cbBuffer);
         Wipe(out);
         if (!r.status.failed()) r.status = Status(call, ss);
         if (!r.status.failed()) {
