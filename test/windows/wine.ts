@@ -71,8 +71,11 @@ export interface WineAgent {
   startSeconds: number;
 }
 
-/** Starts node.exe under Wine in a fresh prefix with `env` added (KRB5_CONFIG...). */
-export async function startAgent(env: Record<string, string>): Promise<WineAgent> {
+/**
+ * Starts node.exe under Wine in a fresh prefix with `env` added (KRB5_CONFIG...); `dist` is the
+ * package entry the agent imports (default: this checkout's dist/esm/index.js).
+ */
+export async function startAgent(env: Record<string, string>, o: { dist?: string } = {}): Promise<WineAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'spnego-wine-'));
   const prefix = join(dir, 'prefix');
   const logPath = join(dir, 'agent.log');
@@ -85,7 +88,7 @@ export async function startAgent(env: Record<string, string>): Promise<WineAgent
   };
   const log = openSync(logPath, 'w');
   const t0 = Date.now();
-  const child: ChildProcess = spawn(WINE, [windowsNode(), join(HERE, 'agent.mjs'), String(port), DIST], {
+  const child: ChildProcess = spawn(WINE, [windowsNode(), join(HERE, 'agent.mjs'), String(port), o.dist ?? DIST], {
     cwd: ROOT, env: wineEnv, stdio: ['ignore', log, log],
   });
   closeSync(log);
