@@ -67,6 +67,8 @@ export interface WineAgent {
   /** The agent's output so far (node.exe writes to a file, not a pipe). */
   output(): string;
   stop(): Promise<void>;
+  /** Runs another node.exe in the agent's prefix (warm: its wineserver is up); output from a file. */
+  runNode(args: string[], env?: Record<string, string | undefined>): Promise<{ code: number | null; output: string }>;
   /** Seconds from spawn to the agent's connection (cold prefix + node.exe start). */
   startSeconds: number;
 }
@@ -129,9 +131,21 @@ export async function startAgent(env: Record<string, string>, o: { dist?: string
       pending.set(id, { res: res as (v: unknown) => void, rej });
       sock.write(JSON.stringify({ id, op, args: enc(args) }) + '\n');
     });
+  let runs = 0;
+  const runNode = async (args: string[], extra: Record<string, string | undefined> = {}) => {
+    const out = join(dir, `run-${++runs}.log`);
+    const fd = openSync(out, 'w');
+    const runEnv: Record<string, string | undefined> = { ...wineEnv, ...extra };
+    for (const [k, v] of Object.entries(runEnv)) if (v === undefined) delete runEnv[k];
+    const c = spawn(WINE, [windowsNode(), ...args], { cwd: ROOT, env: runEnv as NodeJS.ProcessEnv, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    const code = await new Promise<number | null>((r) => c.once('exit', (x) => r(x)));
+    return { code, output: readFileSync(out, 'utf8') };
+  };
   return {
     call,
     output,
+    runNode,
     startSeconds,
     async stop() {
       if (!exited) {
