@@ -42,6 +42,18 @@ const ops = {
     process.dlopen(m, dll);
     return { platform: process.platform, arch: process.arch, node: process.version, native: api.nativeInfo(), dlopen: m.exports.info() };
   },
+  // SspiCredential through the DLL itself (acquireCredential, then a Kerberos context made from it).
+  async rawCredential({ dll, opts, target }) {
+    const m = { exports: {} };
+    process.dlopen(m, dll);
+    const cred = await m.exports.acquireCredential(opts);
+    const info = cred.info();
+    const ctx = new m.exports.GssContext({ role: 'initiator', mech: 'kerberos', target, targetType: 'principal', credential: cred, flags: 2 });
+    const first = await ctx.step();
+    ctx.dispose();
+    cred.dispose();
+    return { info, first: { complete: first.complete, token: first.token, error: first.error } };
+  },
   create({ role, opts }) {
     const o = { backend: 'native', ...opts };
     const ctx = role === 'initiator' ? api.createInitiator(o) : api.createAcceptor(o);

@@ -262,3 +262,20 @@ test("the pure backend under node.exe: `spnego demo` with Windows paths (C:\\...
   assert.equal(r.code, 0, r.output);
   assert.match(r.output, /^OK: /m);
 });
+
+test('SspiCredential: a password credential acquired once (AcquireCredentialsHandleW) makes a Kerberos context', async (t) => {
+  if (!need(t)) return;
+  type Raw = { info: { usage: string; principal?: string; lifetime: number }; first: { complete: boolean; token?: Uint8Array; error?: unknown } };
+  const r = await agent!.call<Raw>('rawCredential', { dll: DLL, opts: { usage: 'initiate', ...USER }, target: SPN });
+  assert.equal(r.info.usage, 'initiate');
+  // The TGT's life (the KDC's default 10 h), read from the credential's expiry.
+  assert.ok(r.info.lifetime > 9 * 3600 && r.info.lifetime <= 10 * 3600, String(r.info.lifetime));
+  // WINE: QueryCredentialsAttributes(SECPKG_CRED_ATTR_NAMES) is not answered: no principal.
+  assert.equal(r.info.principal, undefined);
+  assert.equal(r.first.error, undefined);
+  assert.equal(r.first.complete, false, 'mutual authentication asked: an AP-REP to come');
+  assert.equal(r.first.token?.[0], 0x60, 'a GSS-framed AP-REQ');
+  // A wrong password fails at acquisition (WINE: STATUS_UNSUCCESSFUL; Windows: SEC_E_LOGON_DENIED).
+  await assert.rejects(agent!.call('rawCredential', { dll: DLL, opts: { usage: 'initiate', principal: USER.principal, password: 'not-it' }, target: SPN }),
+    (e: unknown) => e instanceof RemoteError && /^STATUS_UNSUCCESSFUL \(0xC0000001\)/.test(e.remote.message));
+});
