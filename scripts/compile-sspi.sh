@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Cross-compiles and links the Windows (SSPI) half of the native addon with mingw-w64, so that
-# native/sspi/ keeps compiling even though it cannot run here. The output is a real x64 DLL
-# (build/sspi/spnego_native.node) importing napi_* from node.exe and the SSPI functions from
-# secur32.dll; nothing runs it.
+# Cross-compiles and links the Windows (SSPI) half of the native addon with mingw-w64. The output is
+# a real x64 DLL (build/sspi/spnego_native.node, copied to prebuilds/win32-x64/) importing napi_*
+# from node.exe and the SSPI functions from secur32.dll; test/windows runs it under Wine.
 #   usage: bash scripts/compile-sspi.sh      (from anywhere; needs node_modules installed)
 set -euo pipefail
 
@@ -58,7 +57,7 @@ rm -f "$out"
   -I"$addon_inc" -I"$api_inc" \
   native/addon.cc native/sspi/credential.cc native/sspi/context.cc \
   -o "$out" \
-  "$tmp/libnode.a" -lsecur32 -static-libgcc -static-libstdc++ -static
+  "$tmp/libnode.a" -lsecur32 -ladvapi32 -static-libgcc -static-libstdc++ -static
 
 # The DLL must import the SSPI entry points and N-API from node.exe.
 imports="$("$objdump" -p "$out")"
@@ -79,4 +78,11 @@ if grep -qi 'DLL Name: libwinpthread' <<<"$imports"; then
   exit 1
 fi
 
-echo "SSPI addon compiled and linked: $out"
+# The win32-x64 prebuild shipped in the npm tarball ("files": prebuilds), in prebuildify's layout
+# (prebuilds/<platform>-<arch>/<name>.napi.node): Windows users get the SSPI backend with nothing to
+# build; lib/native/addon.ts loads it on win32 before any build/ output.
+prebuild_dir="$root/prebuilds/win32-x64"
+mkdir -p "$prebuild_dir"
+cp -f "$out" "$prebuild_dir/spnego.napi.node"
+
+echo "SSPI addon compiled and linked: $out (and $prebuild_dir/spnego.napi.node)"

@@ -18,6 +18,9 @@ PKGS=(
   # tools the harness and the native checks use
   # the addon's build (node-gyp) and its checks: valgrind, the Windows (SSPI) cross-compile
   g++ make python3 iproute2 procps valgrind g++-mingw-w64-x86-64 tshark openssl
+  # Wine 8 runs node.exe (scripts/install-windows-node.sh) with the mingw-built SSPI DLL: test/windows.
+  # Its Kerberos package loads the host's MIT libkrb5 / libgssapi_krb5 (above).
+  wine wine64 libwine fonts-wine
 )
 made_policy=0
 if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -10,6 +10,7 @@ import { decodeTicket, encodeTicket, type HostAddress, type AuthorizationData } 
 import type { Credential, RealmName } from './client/credential.js';
 import { isTgt } from './client/credential.js';
 import { expandTokens } from './config.js';
+import { refuseWindowsOnlyCcache, splitKrb5Name } from '../util/win-paths.js';
 import { formatPrincipal } from './types.js';
 
 export interface CcacheCredential extends Credential {
@@ -196,10 +197,10 @@ export class FileCcache {
 
 /** 'FILE:/path' or a bare path -> the path. KEYRING:, KCM:, DIR:, MEMORY: and API: are not supported. */
 export function ccachePath(name: string): string {
-  const m = /^([A-Za-z]+):(.*)$/.exec(name);
-  if (!m) return expandTokens(name);
-  const type = m[1]!.toUpperCase();
-  if (type === 'FILE') return expandTokens(m[2]!);
+  const { type, residual } = splitKrb5Name(name); // "C:\x\cc" is a path on Windows (lib/util/win-paths.ts)
+  if (!type) return expandTokens(residual);
+  if (type === 'FILE') return expandTokens(residual);
+  refuseWindowsOnlyCcache(type);
   throw new UsageError(`credential cache type ${type}: is not supported by the pure backend (use a FILE: cache, or the native backend)`);
 }
 

@@ -4,6 +4,7 @@
  * `includedir DIR`. KRB5_CONFIG is a ':'-separated list of files; for a single-valued setting the
  * first file (and the first relation) that sets it wins, as in MIT's profile library.
  */
+import { configFileList, defaultKrb5ConfigPath } from '../util/win-paths.js';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -246,9 +247,9 @@ export function expandTokens(v: string): string {
  */
 export function loadKrb5Config(opts: { path?: string; env?: NodeJS.ProcessEnv } = {}): Krb5Config {
   const env = opts.env ?? process.env;
-  const list = opts.path ?? env.KRB5_CONFIG ?? '/etc/krb5.conf';
+  const list = opts.path ?? env.KRB5_CONFIG ?? defaultKrb5ConfigPath(env);
   const explicit = opts.path !== undefined || env.KRB5_CONFIG !== undefined;
-  const files = list.split(':').filter(Boolean);
+  const files = configFileList(list); // ';' on Windows, where ':' follows the drive letter
   const root: ProfileNode = {};
   const read: string[] = [];
   for (const f of files) {

@@ -5,6 +5,7 @@
  * bytes), name type (32, absent in v1), timestamp (32), 8-bit kvno, keyblock (enctype 16, length 16,
  * key), and an optional 32-bit kvno that overrides the 8-bit one when present and non-zero.
  */
+import { splitKrb5Name } from '../util/win-paths.js';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { DecodeError, UsageError } from '../errors.js';
@@ -103,10 +104,9 @@ export function encodeKeytab(entries: KeytabEntry[]): Uint8Array {
 
 /** 'FILE:/path', 'WRFILE:/path' or a bare path -> the path; other types are not supported. */
 export function keytabPath(name: string): string {
-  const m = /^([A-Za-z]+):(.*)$/.exec(name);
-  if (!m) return expandTokens(name);
-  const type = m[1]!.toUpperCase();
-  if (type === 'FILE' || type === 'WRFILE') return expandTokens(m[2]!);
+  const { type, residual } = splitKrb5Name(name); // "C:\x\kt" is a path on Windows (lib/util/win-paths.ts)
+  if (!type) return expandTokens(residual);
+  if (type === 'FILE' || type === 'WRFILE') return expandTokens(residual);
   throw new UsageError(`keytab type ${type}: is not supported (only FILE: keytabs)`);
 }
 

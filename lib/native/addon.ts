@@ -4,7 +4,7 @@
  * C++; this file maps options to it, statuses to GssError, and watches the SPNEGO tokens that
  * pass so that ctx.info.spnego holds the same mechTypes and MIC bytes as the pure backend's.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { GSS_MAJOR, GssError, UsageError, type GssMajorName } from '../errors.js';
@@ -40,6 +40,9 @@ interface AddonInquire {
   /** Acceptor: the initiator's PAC ("urn:mspac:") and whether the library verified it. */
   pac?: Uint8Array;
   pacAuthenticated?: boolean;
+  /** SSPI acceptor: the SIDs of the access token Windows built from the PAC (QuerySecurityContextToken). */
+  userSid?: string;
+  groupSids?: string[];
 }
 interface AddonContext {
   step(input?: Uint8Array): Promise<AddonStepResult>;
@@ -74,10 +77,45 @@ export function packageRoot(from = here): string {
   }
 }
 
-/** Loads build/Release or prebuilds/<platform>-<arch> with node-gyp-build; throws with the reason. */
+/** Whether a file starts like a Windows PE image ("MZ"): the only addon format node.exe can load. */
+function isPeImage(path: string): boolean {
+  try {
+    const b = readFileSync(path).subarray(0, 2);
+    return b[0] === 0x4d && b[1] === 0x5a;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The Windows addons of a package root, in the order they are tried: the prebuild shipped in the
+ * tarball (prebuildify's prebuilds/win32-<arch>/), the mingw-w64 build (scripts/compile-sspi.sh,
+ * build/sspi/) and a node-gyp build made on Windows (build/Release/). Only PE images count: a tree
+ * shared with Linux has an ELF build/Release that node.exe cannot load ("Bad EXE format").
+ */
+export function windowsAddonCandidates(root: string, arch: string = process.arch): string[] {
+  const out: string[] = [];
+  const pre = join(root, 'prebuilds', `win32-${arch}`);
+  if (existsSync(pre)) {
+    for (const f of readdirSync(pre).sort()) if (f.endsWith('.node') && (f.includes('napi') || f === 'spnego.node')) out.push(join(pre, f));
+  }
+  if (arch === 'x64') out.push(join(root, 'build', 'sspi', 'spnego_native.node'));
+  out.push(join(root, 'build', 'Release', 'spnego_native.node'));
+  return out.filter((f) => existsSync(f) && isPeImage(f));
+}
+
+/**
+ * Loads the addon; throws with the reason. On Windows: the first of windowsAddonCandidates. Elsewhere:
+ * build/Release or prebuilds/<platform>-<arch> with node-gyp-build.
+ */
 export function loadAddon(): Addon {
   const root = packageRoot();
   const req = createRequire(join(root, 'package.json'));
+  if (process.platform === 'win32') {
+    const found = windowsAddonCandidates(root);
+    if (!found.length) throw new Error(`no Windows build of the addon in ${root} (prebuilds/win32-${process.arch}/, build/sspi/ or build/Release/)`);
+    return req(found[0]!) as Addon;
+  }
   const nodeGypBuild = req('node-gyp-build') as (dir: string) => Addon;
   return nodeGypBuild(root);
 }
@@ -93,8 +131,9 @@ for (const [name, v] of Object.entries(GSS_MAJOR) as [GssMajorName, number][]) {
 export function gssErrorFrom(e: { major: number; minor: number; call: string; message: string }, library: string): GssError {
   const routine = e.major & 0x00ff0000;
   const major = ROUTINE_NAMES.get(routine) ?? 'GSS_S_FAILURE';
-  const krb5 = krb5ErrorName(e.minor, e.message);
-  const err = new GssError(major, `${e.call}: ${e.message || 'failed'}${krb5 ? ` (${krb5})` : ''} [${library}]`, e.minor);
+  // SSPI: the minor is the SECURITY_STATUS, named first in the message (native/sspi/sspi_util.h).
+  const krb5 = /^((?:SEC_[EI]|STATUS)_[A-Z0-9_]+) \(0x[0-9A-F]{8}\)/.exec(e.message)?.[1] ?? krb5ErrorName(e.minor, e.message);
+  const err = new GssError(major, `${e.call}: ${e.message || 'failed'}${krb5 && !e.message.startsWith(krb5) ? ` (${krb5})` : ''} [${library}]`, e.minor);
   if (krb5) Object.defineProperty(err, 'minorName', { value: krb5, enumerable: true });
   return err;
 }
@@ -182,6 +221,12 @@ class NativeMech implements InnerMech {
       // MIT: the enctype as OID 1.2.840.113554.1.2.2.4.<enctype>.
       const m = /^1\.2\.840\.113554\.1\.2\.2\.4\.(\d+)$/.exec(d.sessionKeyOid ?? '');
       this.sessionKey = { enctype: m ? Number(m[1]) : 0, key: new Uint8Array(d.sessionKey) };
+    }
+    // Windows: the access token's SIDs (the LSA verified the PAC and built the token from it).
+    if (d.userSid) {
+      const name = d.initiatorName ?? '';
+      const at = name.lastIndexOf('@');
+      this.pac = { userSid: d.userSid, groupSids: d.groupSids ?? [], logonName: at > 0 ? name.slice(0, at) : name, domainName: at > 0 ? name.slice(at + 1) : '' };
     }
     // MS-PAC groups on Linux: the library verified the PAC's signatures; we decode its NDR.
     if (d.pac && d.pacAuthenticated) {

@@ -10,6 +10,7 @@
 #define SECURITY_WIN32
 #include <security.h>
 #include <sspi.h>
+#include <sddl.h>
 
 #include "context.h"
 
@@ -82,6 +83,52 @@ std::string SpnOf(const std::string& target, bool isPrincipal) {
   return spn;
 }
 
+// cbMaxToken of the "Kerberos" or "Negotiate" package: the size of an output token buffer.
+CallStatus MaxTokenOf(bool kerberos, ULONG* out) {
+  wchar_t name[16];
+  wcscpy(name, kerberos ? L"Kerberos" : L"Negotiate");
+  PSecPkgInfoW pi = nullptr;
+  SECURITY_STATUS ss = QuerySecurityPackageInfoW(name, &pi);
+  if (ss != SEC_E_OK || !pi) {
+    if (pi) FreeContextBuffer(pi);
+    return Status("QuerySecurityPackageInfoW", ss == SEC_E_OK ? SEC_E_SECPKG_NOT_FOUND : ss);
+  }
+  *out = pi->cbMaxToken ? pi->cbMaxToken : 12000;  // 12000: Negotiate's documented cbMaxToken
+  FreeContextBuffer(pi);
+  return CallStatus{};
+}
+
+// A SID as "S-1-5-21-...", or "" (ConvertSidToStringSidW).
+std::string SidString(PSID sid) {
+  LPWSTR w = nullptr;
+  if (!sid || !ConvertSidToStringSidW(sid, &w) || !w) return std::string();
+  std::string out = Narrow(w);
+  LocalFree(w);
+  return out;
+}
+
+// GetTokenInformation(TokenUser, TokenGroups) of an access token: the user's SID and its groups'.
+bool TokenSids(HANDLE token, std::string* user, std::vector<std::string>* groups) {
+  auto query = [token](TOKEN_INFORMATION_CLASS c, std::vector<uint8_t>* buf) {
+    DWORD need = 0;
+    GetTokenInformation(token, c, nullptr, 0, &need);
+    if (!need) return false;
+    buf->resize(need);
+    return GetTokenInformation(token, c, buf->data(), need, &need) != 0;
+  };
+  std::vector<uint8_t> u, g;
+  if (!query(TokenUser, &u)) return false;
+  *user = SidString(reinterpret_cast<TOKEN_USER*>(u.data())->User.Sid);
+  if (query(TokenGroups, &g)) {
+    const TOKEN_GROUPS* tg = reinterpret_cast<const TOKEN_GROUPS*>(g.data());
+    for (DWORD i = 0; i < tg->GroupCount; i++) {
+      std::string sid = SidString(tg->Groups[i].Sid);
+      if (!sid.empty()) groups->push_back(sid);
+    }
+  }
+  return !user->empty();
+}
+
 }  // namespace
 
 struct SspiState {
@@ -91,6 +138,7 @@ struct SspiState {
   SspiCredRequest request;               // what to acquire when no credential object was given
   std::shared_ptr<SspiCredState> credential;  // given, or acquired for this context at the first step
   uint32_t reqFlags = 0;                 // GSS bits
+  ULONG maxToken = 0;                    // cbMaxToken of the package (QuerySecurityPackageInfoW)
   std::vector<uint8_t> bindings;         // SEC_CHANNEL_BINDINGS followed by its data
 
   CtxtHandle ctx{};
@@ -180,7 +228,11 @@ SspiContext::SspiContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sspi
     }
   }
   Napi::Value flags = o.Get("flags");
-  s.reqFlags = flags.IsNumber() ? flags.As<Napi::Number>().Uint32Value() : 0;
+  // An acceptor asks for what a GSS acceptor grants when the initiator asks (RFC 2743 1.2.1.2):
+  // replay and sequence detection, integrity and confidentiality; Windows' acceptor grants only
+  // what fContextReq names. Mutual authentication and delegation are the initiator's to ask.
+  const uint32_t acceptorDefault = kGssReplay | kGssSequence | kGssConf | kGssInteg;
+  s.reqFlags = flags.IsNumber() ? flags.As<Napi::Number>().Uint32Value() : (s.initiator ? 0 : acceptorDefault);
   Napi::Value cb = o.Get("channelBindings");
   if (cb.IsObject()) {
     // SEC_CHANNEL_BINDINGS (the gss_channel_bindings_struct of RFC 2744 3.11, offsets from the
@@ -251,9 +303,15 @@ Napi::Value SspiContext::Step(const Napi::CallbackInfo& info) {
           nIn++;
         }
         SecBufferDesc inDesc{SECBUFFER_VERSION, nIn, inBufs};
-        // Output: one SECBUFFER_TOKEN allocated by the package (ISC_REQ_ALLOCATE_MEMORY /
-        // ASC_REQ_ALLOCATE_MEMORY), freed with FreeContextBuffer.
-        SecBuffer outBuf{0, SECBUFFER_TOKEN, nullptr};
+        // Output: one SECBUFFER_TOKEN of the package's cbMaxToken, allocated here. The caller's
+        // buffer works on every Windows and is the only form Wine implements (it has no
+        // ISC_REQ_ALLOCATE_MEMORY / ASC_REQ_ALLOCATE_MEMORY).
+        if (!s->maxToken) {
+          r.status = MaxTokenOf(s->kerberos, &s->maxToken);
+          if (r.status.failed()) return r;
+        }
+        std::vector<uint8_t> out(s->maxToken);
+        SecBuffer outBuf{static_cast<ULONG>(out.size()), SECBUFFER_TOKEN, out.data()};
         SecBufferDesc outDesc{SECBUFFER_VERSION, 1, &outBuf};
         ULONG attrs = 0;
         SECURITY_STATUS ss;
@@ -261,11 +319,11 @@ Napi::Value SspiContext::Step(const Napi::CallbackInfo& info) {
         if (s->initiator) {
           call = "InitializeSecurityContextW";
           ss = InitializeSecurityContextW(cred, s->haveCtx ? &s->ctx : nullptr, s->spn.empty() ? nullptr : &s->spn[0],
-                                          IscReqOf(s->reqFlags) | ISC_REQ_ALLOCATE_MEMORY, 0, SECURITY_NATIVE_DREP,
+                                          IscReqOf(s->reqFlags), 0, SECURITY_NATIVE_DREP,
                                           nIn ? &inDesc : nullptr, 0, &s->ctx, &outDesc, &attrs, &s->expiry);
         } else {
           call = "AcceptSecurityContext";
-          ss = AcceptSecurityContext(cred, s->haveCtx ? &s->ctx : nullptr, &inDesc, AscReqOf(s->reqFlags) | ASC_REQ_ALLOCATE_MEMORY,
+          ss = AcceptSecurityContext(cred, s->haveCtx ? &s->ctx : nullptr, &inDesc, AscReqOf(s->reqFlags),
                                      SECURITY_NATIVE_DREP, &s->ctx, &outDesc, &attrs, &s->expiry);
         }
         if (ss >= 0) {
@@ -281,12 +339,11 @@ Napi::Value SspiContext::Step(const Napi::CallbackInfo& info) {
             ss = (ss == SEC_I_COMPLETE_NEEDED) ? SEC_E_OK : SEC_I_CONTINUE_NEEDED;
           }
         }
-        if (outBuf.pvBuffer) {
-          // on failure this may be an error token for the peer
-          if (outBuf.cbBuffer)
-            r.token.assign(static_cast<uint8_t*>(outBuf.pvBuffer), static_cast<uint8_t*>(outBuf.pvBuffer) + outBuf.cbBuffer);
-          FreeContextBuffer(outBuf.pvBuffer);
-        }
+        // On failure this may be an error token for the peer (a KRB-ERROR). A failed call that left
+        // cbBuffer as given wrote none (Wine does not reset it): no token then.
+        bool wrote = outBuf.cbBuffer < out.size() || (ss >= 0 && outBuf.cbBuffer == out.size());
+        if (outBuf.pvBuffer && outBuf.cbBuffer && wrote) r.token.assign(out.begin(), out.begin() + outBuf.cbBuffer);
+        Wipe(out);
         if (!r.status.failed()) r.status = Status(call, ss);
         if (!r.status.failed()) {
           r.complete = ss == SEC_E_OK;
@@ -315,22 +372,26 @@ Napi::Value SspiContext::Inquire(const Napi::CallbackInfo& info) {
   if (!s.haveCtx) return ThrowStatus(env, UsageFailure("inquire", "the context was disposed"));
   Napi::Object out = Napi::Object::New(env);
 
-  // SECPKG_ATTR_NAMES: the client's name (the initiator on either side).
-  SecPkgContext_NamesW names{};
-  if (QueryContextAttributesW(&s.ctx, SECPKG_ATTR_NAMES, &names) == SEC_E_OK && names.sUserName) {
-    out.Set("initiatorName", Napi::String::New(env, Narrow(names.sUserName)));
-    FreeContextBuffer(names.sUserName);
-  }
-  // SECPKG_ATTR_NATIVE_NAMES: client and server names as the package (Kerberos) sees them.
+  // SECPKG_ATTR_NATIVE_NAMES first: client and server as Kerberos names (user@REALM,
+  // service/host@REALM). Then SECPKG_ATTR_NAMES, the client as "DOMAIN\user" or a UPN, turned into
+  // user@DOMAIN. Wine answers neither (dlls/kerberos answers only SIZES and NEGOTIATION_INFO):
+  // the names are then left out, as info documents.
   SecPkgContext_NativeNamesW native{};
   if (QueryContextAttributesW(&s.ctx, SECPKG_ATTR_NATIVE_NAMES, &native) == SEC_E_OK) {
     if (native.sClientName) {
-      if (!out.Has("initiatorName")) out.Set("initiatorName", Napi::String::New(env, Narrow(native.sClientName)));
+      out.Set("initiatorName", Napi::String::New(env, Narrow(native.sClientName)));
       FreeContextBuffer(native.sClientName);
     }
     if (native.sServerName) {
       out.Set("acceptorName", Napi::String::New(env, Narrow(native.sServerName)));
       FreeContextBuffer(native.sServerName);
+    }
+  }
+  if (!out.Has("initiatorName")) {
+    SecPkgContext_NamesW names{};
+    if (QueryContextAttributesW(&s.ctx, SECPKG_ATTR_NAMES, &names) == SEC_E_OK && names.sUserName) {
+      out.Set("initiatorName", Napi::String::New(env, UserAtRealm(Narrow(names.sUserName))));
+      FreeContextBuffer(names.sUserName);
     }
   }
   if (!out.Has("acceptorName") && s.initiator && !s.spn.empty()) {
@@ -375,6 +436,24 @@ Napi::Value SspiContext::Inquire(const Napi::CallbackInfo& info) {
       out.Set("sessionKeyOid", Napi::String::New(env, "1.2.840.113554.1.2.2.4." + std::to_string(ki.EncryptAlgorithm)));
       if (ki.sSignatureAlgorithmName) FreeContextBuffer(ki.sSignatureAlgorithmName);
       if (ki.sEncryptAlgorithmName) FreeContextBuffer(ki.sEncryptAlgorithmName);
+    }
+  }
+  // The acceptor's view of the client's authorization: the access token Windows built from the
+  // PAC (QuerySecurityContextToken), its user and group SIDs (GetTokenInformation TokenUser,
+  // TokenGroups), as ctx.info.pac reports them on Linux. Wine returns no token (its Kerberos
+  // package does not build one): the SIDs are then left out.
+  if (!s.initiator) {
+    HANDLE token = nullptr;
+    if (QuerySecurityContextToken(&s.ctx, &token) == SEC_E_OK && token) {
+      std::string user;
+      std::vector<std::string> groups;
+      if (TokenSids(token, &user, &groups)) {
+        out.Set("userSid", Napi::String::New(env, user));
+        Napi::Array a = Napi::Array::New(env, groups.size());
+        for (size_t i = 0; i < groups.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, groups[i]));
+        out.Set("groupSids", a);
+      }
+      CloseHandle(token);
     }
   }
   if (!s.haveSizes) s.haveSizes = QueryContextAttributesW(&s.ctx, SECPKG_ATTR_SIZES, &s.sizes) == SEC_E_OK;

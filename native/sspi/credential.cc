@@ -69,13 +69,14 @@ CallStatus AcquireSspiCredential(SspiCredState& c, SspiCredRequest& r) {
     if (st.failed()) break;
     (pkg == kSspiKerberos ? c.haveKerberos : c.haveNegotiate) = true;
   }
-  Wipe(r.password);
+  // The password stays in r until r goes (~SspiCredRequest, or the context's dispose): a failed
+  // acquisition can be retried with it, and the package has its own copy once it succeeded.
   if (st.failed()) return st;
   // The name the credential stands for (SECPKG_CRED_ATTR_NAMES), e.g. "DOMAIN\user".
   CredHandle* any = c.haveNegotiate ? &c.negotiate : &c.kerberos;
   SecPkgCredentials_NamesW names{};
   if (QueryCredentialsAttributesW(any, SECPKG_CRED_ATTR_NAMES, &names) == SEC_E_OK && names.sUserName) {
-    c.principal = Narrow(names.sUserName);
+    c.principal = UserAtRealm(Narrow(names.sUserName));
     FreeContextBuffer(names.sUserName);
   }
   if (!r.initiator && !r.principal.empty()) {

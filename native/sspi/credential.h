@@ -21,6 +21,10 @@ struct SspiCredRequest {
   std::wstring principal;               // pszPrincipal for an acceptor
   std::wstring user, domain, password;  // SEC_WINNT_AUTH_IDENTITY_W when a password is given
   bool hasIdentity = false;
+  SspiCredRequest() = default;
+  SspiCredRequest(const SspiCredRequest&) = delete;
+  SspiCredRequest& operator=(const SspiCredRequest&) = delete;
+  ~SspiCredRequest() { Wipe(password); }
 };
 
 struct SspiCredState {
@@ -44,7 +48,8 @@ struct SspiCredState {
 // false (and *why) for the forms SSPI cannot use: it has no keytab or ccache, only the logon
 // session or a password.
 bool SspiCredRequestOf(const Napi::Object& o, bool initiator, SspiCredRequest* r, std::string* why);
-// AcquireCredentialsHandleW for each package asked for. Runs on the pool. Wipes r.password.
+// AcquireCredentialsHandleW for each package asked for. Runs on the pool. r.password is kept
+// (wiped by ~SspiCredRequest or the context's dispose).
 CallStatus AcquireSspiCredential(SspiCredState& c, SspiCredRequest& r);
 
 class SspiCredential : public Napi::ObjectWrap<SspiCredential> {

@@ -76,74 +76,120 @@ inline void Wipe(S& s) {
   s.clear();
 }
 
-// Symbolic names of the SECURITY_STATUS codes one meets with Negotiate and Kerberos (winerror.h).
-struct StatusName {
+// GSS major routine errors (RFC 2744 3.9.1, shifted by 16).
+inline constexpr uint32_t kGssBadMech = 1u << 16, kGssBadName = 2u << 16, kGssNoContext = 8u << 16,
+                          kGssDefectiveToken = 9u << 16, kGssDefectiveCredential = 10u << 16,
+                          kGssCredentialsExpired = 11u << 16, kGssContextExpired = 12u << 16, kGssBadQop = 14u << 16,
+                          kGssUnauthorized = 15u << 16, kGssUnavailable = 16u << 16;
+// Supplementary bits (RFC 2744 3.9.1): SSPI reports a replayed or out-of-order token as the error
+// SEC_E_OUT_OF_SEQUENCE; GSS as these bits on a verify/unwrap that otherwise succeeded.
+inline constexpr uint32_t kGssDuplicateToken = 1u << 1, kGssUnseqToken = 1u << 3;
+
+// Every SECURITY_STATUS one meets with Negotiate and Kerberos (winerror.h), with its name (the
+// minor's name in GssError messages) and the nearest GSS major status (RFC 2744 3.9.1). A code not
+// in the table is reported by number as GSS_S_FAILURE.
+struct StatusEntry {
   SECURITY_STATUS code;
   const char* name;
+  uint32_t major;
 };
-#define SPNEGO_SEC(n) {static_cast<SECURITY_STATUS>(n), #n}
-inline const StatusName kStatusNames[] = {
-    SPNEGO_SEC(SEC_E_INSUFFICIENT_MEMORY),
-    SPNEGO_SEC(SEC_E_INVALID_HANDLE),
-    SPNEGO_SEC(SEC_E_UNSUPPORTED_FUNCTION),
-    SPNEGO_SEC(SEC_E_TARGET_UNKNOWN),
-    SPNEGO_SEC(SEC_E_INTERNAL_ERROR),
-    SPNEGO_SEC(SEC_E_SECPKG_NOT_FOUND),
-    SPNEGO_SEC(SEC_E_NOT_OWNER),
-    SPNEGO_SEC(SEC_E_INVALID_TOKEN),
-    SPNEGO_SEC(SEC_E_QOP_NOT_SUPPORTED),
-    SPNEGO_SEC(SEC_E_NO_IMPERSONATION),
-    SPNEGO_SEC(SEC_E_LOGON_DENIED),
-    SPNEGO_SEC(SEC_E_UNKNOWN_CREDENTIALS),
-    SPNEGO_SEC(SEC_E_NO_CREDENTIALS),
-    SPNEGO_SEC(SEC_E_MESSAGE_ALTERED),
-    SPNEGO_SEC(SEC_E_OUT_OF_SEQUENCE),
-    SPNEGO_SEC(SEC_E_NO_AUTHENTICATING_AUTHORITY),
-    SPNEGO_SEC(SEC_E_CONTEXT_EXPIRED),
-    SPNEGO_SEC(SEC_E_INCOMPLETE_MESSAGE),
-    SPNEGO_SEC(SEC_E_INCOMPLETE_CREDENTIALS),
-    SPNEGO_SEC(SEC_E_BUFFER_TOO_SMALL),
-    SPNEGO_SEC(SEC_E_WRONG_PRINCIPAL),
-    SPNEGO_SEC(SEC_E_TIME_SKEW),
-    SPNEGO_SEC(SEC_E_ENCRYPT_FAILURE),
-    SPNEGO_SEC(SEC_E_DECRYPT_FAILURE),
-    SPNEGO_SEC(SEC_E_ALGORITHM_MISMATCH),
-    SPNEGO_SEC(SEC_E_UNFINISHED_CONTEXT_DELETED),
-    SPNEGO_SEC(SEC_E_NO_TGT_REPLY),
-    SPNEGO_SEC(SEC_E_WRONG_CREDENTIAL_HANDLE),
-    SPNEGO_SEC(SEC_E_CRYPTO_SYSTEM_INVALID),
-    SPNEGO_SEC(SEC_E_MAX_REFERRALS_EXCEEDED),
-    SPNEGO_SEC(SEC_E_MUST_BE_KDC),
-    SPNEGO_SEC(SEC_E_STRONG_CRYPTO_NOT_SUPPORTED),
-    SPNEGO_SEC(SEC_E_TOO_MANY_PRINCIPALS),
-    SPNEGO_SEC(SEC_E_NO_PA_DATA),
-    SPNEGO_SEC(SEC_E_KDC_INVALID_REQUEST),
-    SPNEGO_SEC(SEC_E_KDC_UNABLE_TO_REFER),
-    SPNEGO_SEC(SEC_E_KDC_UNKNOWN_ETYPE),
-    SPNEGO_SEC(SEC_E_UNSUPPORTED_PREAUTH),
-    SPNEGO_SEC(SEC_E_DELEGATION_REQUIRED),
-    SPNEGO_SEC(SEC_E_BAD_BINDINGS),
-    SPNEGO_SEC(SEC_E_MULTIPLE_ACCOUNTS),
-    SPNEGO_SEC(SEC_E_NO_KERB_KEY),
-    SPNEGO_SEC(SEC_E_DOWNGRADE_DETECTED),
-    SPNEGO_SEC(SEC_E_DELEGATION_POLICY),
-    SPNEGO_SEC(SEC_E_POLICY_NLTM_ONLY),
-    SPNEGO_SEC(SEC_E_NO_CONTEXT),
-    SPNEGO_SEC(SEC_E_MUTUAL_AUTH_FAILED),
-    SPNEGO_SEC(SEC_E_ILLEGAL_MESSAGE),
-    SPNEGO_SEC(SEC_E_UNTRUSTED_ROOT),
-    SPNEGO_SEC(SEC_E_CERT_EXPIRED),
-    SPNEGO_SEC(SEC_I_CONTINUE_NEEDED),
-    SPNEGO_SEC(SEC_I_COMPLETE_NEEDED),
-    SPNEGO_SEC(SEC_I_COMPLETE_AND_CONTINUE),
-    SPNEGO_SEC(SEC_I_INCOMPLETE_CREDENTIALS),
+#define SPNEGO_SEC(n, major) {static_cast<SECURITY_STATUS>(n), #n, major}
+inline const StatusEntry kStatusTable[] = {
+    SPNEGO_SEC(SEC_E_INSUFFICIENT_MEMORY, kGssFailure),
+    SPNEGO_SEC(SEC_E_INVALID_HANDLE, kGssNoContext),
+    SPNEGO_SEC(SEC_E_UNSUPPORTED_FUNCTION, kGssUnavailable),
+    SPNEGO_SEC(SEC_E_TARGET_UNKNOWN, kGssBadName),  // no such SPN at the KDC (KDC_ERR_S_PRINCIPAL_UNKNOWN)
+    SPNEGO_SEC(SEC_E_INTERNAL_ERROR, kGssFailure),
+    SPNEGO_SEC(SEC_E_SECPKG_NOT_FOUND, kGssBadMech),
+    SPNEGO_SEC(SEC_E_NOT_OWNER, kGssNoCred),
+    SPNEGO_SEC(SEC_E_CANNOT_INSTALL, kGssUnavailable),
+    SPNEGO_SEC(SEC_E_INVALID_TOKEN, kGssDefectiveToken),
+    SPNEGO_SEC(SEC_E_CANNOT_PACK, kGssFailure),
+    SPNEGO_SEC(SEC_E_QOP_NOT_SUPPORTED, kGssBadQop),
+    SPNEGO_SEC(SEC_E_NO_IMPERSONATION, kGssUnauthorized),
+    SPNEGO_SEC(SEC_E_LOGON_DENIED, kGssNoCred),  // wrong password or locked account
+    SPNEGO_SEC(SEC_E_UNKNOWN_CREDENTIALS, kGssNoCred),
+    SPNEGO_SEC(SEC_E_NO_CREDENTIALS, kGssNoCred),
+    SPNEGO_SEC(SEC_E_MESSAGE_ALTERED, kGssBadSig),
+    SPNEGO_SEC(SEC_E_OUT_OF_SEQUENCE, kGssFailure | kGssUnseqToken),
+    SPNEGO_SEC(SEC_E_NO_AUTHENTICATING_AUTHORITY, kGssUnavailable),  // no KDC answered
+    SPNEGO_SEC(SEC_E_BAD_PKGID, kGssBadMech),
+    SPNEGO_SEC(SEC_E_CONTEXT_EXPIRED, kGssContextExpired),
+    SPNEGO_SEC(SEC_E_INCOMPLETE_MESSAGE, kGssDefectiveToken),
+    SPNEGO_SEC(SEC_E_INCOMPLETE_CREDENTIALS, kGssDefectiveCredential),
+    SPNEGO_SEC(SEC_E_BUFFER_TOO_SMALL, kGssFailure),
+    SPNEGO_SEC(SEC_E_WRONG_PRINCIPAL, kGssBadName),  // the ticket is for another service (KRB_AP_ERR_NOT_US)
+    SPNEGO_SEC(SEC_E_TIME_SKEW, kGssFailure),        // KRB_AP_ERR_SKEW: GSSAPI libraries report GSS_S_FAILURE too
+    SPNEGO_SEC(SEC_E_UNTRUSTED_ROOT, kGssFailure),
+    SPNEGO_SEC(SEC_E_ILLEGAL_MESSAGE, kGssDefectiveToken),
+    SPNEGO_SEC(SEC_E_CERT_UNKNOWN, kGssFailure),
+    SPNEGO_SEC(SEC_E_CERT_EXPIRED, kGssCredentialsExpired),
+    SPNEGO_SEC(SEC_E_ENCRYPT_FAILURE, kGssFailure),
+    SPNEGO_SEC(SEC_E_DECRYPT_FAILURE, kGssBadSig),
+    SPNEGO_SEC(SEC_E_ALGORITHM_MISMATCH, kGssBadMech),
+    SPNEGO_SEC(SEC_E_SECURITY_QOS_FAILED, kGssBadQop),
+    SPNEGO_SEC(SEC_E_UNFINISHED_CONTEXT_DELETED, kGssNoContext),
+    SPNEGO_SEC(SEC_E_NO_TGT_REPLY, kGssNoCred),
+    SPNEGO_SEC(SEC_E_NO_IP_ADDRESSES, kGssFailure),
+    SPNEGO_SEC(SEC_E_WRONG_CREDENTIAL_HANDLE, kGssDefectiveCredential),
+    SPNEGO_SEC(SEC_E_CRYPTO_SYSTEM_INVALID, kGssFailure),
+    SPNEGO_SEC(SEC_E_MAX_REFERRALS_EXCEEDED, kGssUnavailable),
+    SPNEGO_SEC(SEC_E_MUST_BE_KDC, kGssFailure),
+    SPNEGO_SEC(SEC_E_STRONG_CRYPTO_NOT_SUPPORTED, kGssBadMech),
+    SPNEGO_SEC(SEC_E_TOO_MANY_PRINCIPALS, kGssBadName),
+    SPNEGO_SEC(SEC_E_NO_PA_DATA, kGssNoCred),
+    SPNEGO_SEC(SEC_E_PKINIT_NAME_MISMATCH, kGssBadName),
+    SPNEGO_SEC(SEC_E_SMARTCARD_LOGON_REQUIRED, kGssNoCred),
+    SPNEGO_SEC(SEC_E_SHUTDOWN_IN_PROGRESS, kGssUnavailable),
+    SPNEGO_SEC(SEC_E_KDC_INVALID_REQUEST, kGssFailure),
+    SPNEGO_SEC(SEC_E_KDC_UNABLE_TO_REFER, kGssUnavailable),
+    SPNEGO_SEC(SEC_E_KDC_UNKNOWN_ETYPE, kGssBadMech),
+    SPNEGO_SEC(SEC_E_UNSUPPORTED_PREAUTH, kGssFailure),
+    SPNEGO_SEC(SEC_E_DELEGATION_REQUIRED, kGssUnauthorized),
+    SPNEGO_SEC(SEC_E_BAD_BINDINGS, kGssBadBindings),
+    SPNEGO_SEC(SEC_E_MULTIPLE_ACCOUNTS, kGssBadName),
+    SPNEGO_SEC(SEC_E_NO_KERB_KEY, kGssNoCred),
+    SPNEGO_SEC(SEC_E_CERT_WRONG_USAGE, kGssFailure),
+    SPNEGO_SEC(SEC_E_DOWNGRADE_DETECTED, kGssFailure),
+    SPNEGO_SEC(SEC_E_SMARTCARD_CERT_REVOKED, kGssCredentialsExpired),
+    SPNEGO_SEC(SEC_E_ISSUING_CA_UNTRUSTED, kGssFailure),
+    SPNEGO_SEC(SEC_E_REVOCATION_OFFLINE_C, kGssUnavailable),
+    SPNEGO_SEC(SEC_E_PKINIT_CLIENT_FAILURE, kGssNoCred),
+    SPNEGO_SEC(SEC_E_SMARTCARD_CERT_EXPIRED, kGssCredentialsExpired),
+    SPNEGO_SEC(SEC_E_NO_S4U_PROT_SUPPORT, kGssUnavailable),
+    SPNEGO_SEC(SEC_E_CROSSREALM_DELEGATION_FAILURE, kGssUnauthorized),
+    SPNEGO_SEC(SEC_E_REVOCATION_OFFLINE_KDC, kGssUnavailable),
+    SPNEGO_SEC(SEC_E_ISSUING_CA_UNTRUSTED_KDC, kGssFailure),
+    SPNEGO_SEC(SEC_E_KDC_CERT_EXPIRED, kGssFailure),
+    SPNEGO_SEC(SEC_E_KDC_CERT_REVOKED, kGssFailure),
+    SPNEGO_SEC(SEC_E_INVALID_PARAMETER, kGssFailure),
+    SPNEGO_SEC(SEC_E_DELEGATION_POLICY, kGssUnauthorized),
+    SPNEGO_SEC(SEC_E_POLICY_NLTM_ONLY, kGssUnavailable),
+    SPNEGO_SEC(SEC_E_NO_CONTEXT, kGssNoContext),
+    SPNEGO_SEC(SEC_E_PKU2U_CERT_FAILURE, kGssFailure),
+    SPNEGO_SEC(SEC_E_MUTUAL_AUTH_FAILED, kGssFailure),
+    SPNEGO_SEC(SEC_E_ONLY_HTTPS_ALLOWED, kGssUnauthorized),
+    SPNEGO_SEC(SEC_E_APPLICATION_PROTOCOL_MISMATCH, kGssFailure),
+    SPNEGO_SEC(SEC_E_INVALID_UPN_NAME, kGssBadName),
+    // Wine's Kerberos package turns every failure of the host's libkrb5 into STATUS_UNSUCCESSFUL
+    // (dlls/kerberos/unixlib.c, status_gss_to_sspi's default).
+    {static_cast<SECURITY_STATUS>(0xC0000001L), "STATUS_UNSUCCESSFUL", kGssFailure},
+    SPNEGO_SEC(SEC_I_CONTINUE_NEEDED, 0),
+    SPNEGO_SEC(SEC_I_COMPLETE_NEEDED, 0),
+    SPNEGO_SEC(SEC_I_COMPLETE_AND_CONTINUE, 0),
+    SPNEGO_SEC(SEC_I_INCOMPLETE_CREDENTIALS, 0),
 };
 #undef SPNEGO_SEC
 
+inline const StatusEntry* StatusEntryOf(SECURITY_STATUS ss) {
+  for (const auto& e : kStatusTable)
+    if (e.code == ss) return &e;
+  return nullptr;
+}
+
 inline const char* StatusNameOf(SECURITY_STATUS ss) {
-  for (const auto& e : kStatusNames)
-    if (e.code == ss) return e.name;
-  return "SECURITY_STATUS";
+  const StatusEntry* e = StatusEntryOf(ss);
+  return e ? e->name : "SECURITY_STATUS";
 }
 
 // The system's text for a status (FormatMessageW, FORMAT_MESSAGE_FROM_SYSTEM), trailing
@@ -159,13 +205,10 @@ inline std::string SystemMessage(SECURITY_STATUS ss) {
   return out;
 }
 
-// SECURITY_STATUS -> nearest GSS major status (RFC 2744 3.9.1).
+// SECURITY_STATUS -> GSS major status (kStatusTable; GSS_S_FAILURE when not listed).
 inline uint32_t MajorOf(SECURITY_STATUS ss) {
-  if (ss == SEC_E_LOGON_DENIED || ss == SEC_E_NO_CREDENTIALS) return kGssNoCred;
-  if (ss == SEC_E_MESSAGE_ALTERED) return kGssBadSig;
-  if (ss == SEC_E_BAD_BINDINGS) return kGssBadBindings;
-  if (ss == SEC_E_TIME_SKEW) return kGssFailure;
-  return kGssFailure;
+  const StatusEntry* e = StatusEntryOf(ss);
+  return e && e->major ? e->major : kGssFailure;
 }
 
 // A status for an SSPI call: empty (not failed) unless ss is an error (FAILED(ss)).
@@ -191,6 +234,14 @@ inline CallStatus UsageFailure(const std::string& call, const std::string& messa
   return s;
 }
 
+
+// "DOMAIN\user" (SECPKG_ATTR_NAMES, SECPKG_CRED_ATTR_NAMES) -> "user@DOMAIN", the form every
+// backend reports; a name with '@' or without a domain is kept.
+inline std::string UserAtRealm(const std::string& name) {
+  size_t bs = name.find('\\');
+  if (bs == std::string::npos || name.find('@') != std::string::npos) return name;
+  return name.substr(bs + 1) + "@" + name.substr(0, bs);
+}
 
 // A TimeStamp (FILETIME, 100 ns since 1601, local time for Kerberos contexts) -> seconds left.
 inline uint32_t SecondsLeft(const TimeStamp& expiry) {

@@ -8,17 +8,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { nativeInfo } from '../../lib/native/index.js';
+import { createInitiator } from '../../lib/api.js';
+import { startKdc } from '../../lib/kdc/index.js';
+import { missingPeer, requirePeers } from '../peers/harness.js';
+import { RemoteContext, startAgent, windowsNode } from '../windows/wine.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-test('npm pack + npm install in a fresh project: addon built or explained, require/import/bin work', { timeout: 600_000 }, async () => {
+test('npm pack + npm install in a fresh project: addon built or explained, require/import/bin work; node.exe under Wine loads the win32 prebuild', { timeout: 600_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'spnego-pack-'));
   try {
     const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, maxBuffer: 64 << 20 }); // dist/ is built by npm test; rebuilding it here would race the other test files
@@ -28,6 +32,9 @@ test('npm pack + npm install in a fresh project: addon built or explained, requi
       assert.ok(files.includes(want), `the tarball has ${want}`);
     }
     assert.ok(!files.some((f) => f.startsWith('test/')), 'no tests in the tarball');
+    // The win32-x64 prebuild (scripts/compile-sspi.sh; CI builds it before the tests).
+    const winPrebuild = 'prebuilds/win32-x64/spnego.napi.node';
+    if (existsSync(join(root, winPrebuild)) || requirePeers) assert.ok(files.includes(winPrebuild), `the tarball has ${winPrebuild}`);
     const app = join(dir, 'app');
     mkdirSync(join(app, 'deps'), { recursive: true });
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
@@ -57,7 +64,41 @@ test('npm pack + npm install in a fresh project: addon built or explained, requi
     for (const k of ['KRB5_CONFIG', 'KRB5CCNAME', 'KRB5_KTNAME']) delete env[k];
     const demo = await run(join(app, 'node_modules', '.bin', 'spnego'), ['demo', '--brief'], { cwd: app, maxBuffer: 64 << 20, env });
     assert.match(demo.stdout, /^OK: /m);
+    await windowsHandshake(t, join(app, 'node_modules', 'spnego'), files.includes(winPrebuild));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * node.exe under Wine, in the fresh project: the installed spnego (whose build/Release is the Linux
+ * build made at install, which node.exe cannot load) must load prebuilds/win32-x64 and complete a
+ * Kerberos handshake as the SSPI acceptor of our pure initiator.
+ */
+async function windowsHandshake(t: import('node:test').TestContext, pkgDir: string, hasPrebuild: boolean): Promise<void> {
+  const extra = [windowsNode()];
+  const why = missingPeer('wine', extra);
+  if (why) {
+    if (requirePeers) throw new Error(`SPNEGO_REQUIRE_PEERS=1 but ${why}`);
+    t.diagnostic(`the Windows part is skipped: ${why}`);
+    return;
+  }
+  assert.ok(hasPrebuild, 'the tarball has the win32-x64 prebuild (npm run sspi:compile)');
+  const dir = mkdtempSync(join(tmpdir(), 'spnego-pack-win-'));
+  const kdc = await startKdc({ realm: 'PACK.TEST', principals: [{ name: 'u', password: 'pw' }, { name: 'HTTP/pack.test' }] });
+  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+  try {
+    kdc.writeKrb5Conf(join(dir, 'krb5.conf'));
+    kdc.writeKeytab(join(dir, 'kt'), ['HTTP/pack.test']);
+    agent = await startAgent({ KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5_KTNAME: `FILE:${join(dir, 'kt')}`, KRB5RCACHEDIR: dir }, { dist: join(pkgDir, 'dist', 'esm', 'index.js') });
+    const a = await RemoteContext.create(agent, 'acceptor', { mech: 'kerberos' });
+    const i = createInitiator({ backend: 'pure', mech: 'kerberos', target: 'HTTP/pack.test@PACK.TEST', krb5Config: join(dir, 'krb5.conf'), credentials: { principal: 'u@PACK.TEST', password: 'pw' }, flags: { mutual: true } });
+    const back = await a.step((await i.step())!);
+    await i.step(back);
+    assert.ok(a.complete && i.complete, 'a handshake with the SSPI acceptor of the installed package');
+  } finally {
+    await agent?.stop();
+    await kdc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

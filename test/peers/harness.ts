@@ -43,6 +43,9 @@ const NEEDS: Record<string, string[]> = {
   ktutil: ['/usr/bin/ktutil', '/usr/bin/klist'],
   // Wireshark's dissectors check the captures of lib/capture (test/capture).
   tshark: ['/usr/bin/tshark'],
+  // Wine 8 (scripts/install-peers.sh) for test/windows; the layer adds node.exe
+  // (scripts/install-windows-node.sh), the SSPI DLL (npm run sspi:compile) and dist/ as extras.
+  wine: ['/usr/lib/wine/wine64', '/usr/lib/wine/wineserver'],
 };
 /** Peers that bind daemons or system addresses and so need root. */
 const ROOT_PEERS = new Set(['apache-negotiate', 'samba-ad']);
