@@ -5,6 +5,7 @@
  * oversize or malformed frame (the connection must then be closed: nothing after it is read).
  */
 import { DecodeError, IntegrityError, UsageError } from '../errors.js';
+import { concatBytes } from '../util/bytes.js';
 import type { SecurityContext } from '../context.js';
 
 export interface FramingOptions {
@@ -101,12 +102,12 @@ export class SaslFraming {
   }
 
   private peek(n: number): Uint8Array {
-    if (this.chunks[0]!.length < n) this.chunks = [concat(this.chunks)];
+    if (this.chunks[0]!.length < n) this.chunks = [concatBytes(...this.chunks)];
     return this.chunks[0]!.subarray(0, n);
   }
 
   private take(n: number): Uint8Array {
-    if (this.chunks[0]!.length < n) this.chunks = [concat(this.chunks)];
+    if (this.chunks[0]!.length < n) this.chunks = [concatBytes(...this.chunks)];
     const first = this.chunks[0]!;
     const r = first.subarray(0, n);
     if (first.length === n) this.chunks.shift();
@@ -120,14 +121,3 @@ export class SaslFraming {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const r = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    r.set(p, o);
-    o += p.length;
-  }
-  return r;
-}

@@ -9,6 +9,7 @@
  * failure is a DecodeError naming the field.
  */
 import { DecodeError, UsageError } from '../errors.js';
+import { concatBytes } from '../util/bytes.js';
 
 const te = new TextEncoder();
 const td = new TextDecoder('utf-8', { fatal: true });
@@ -31,19 +32,8 @@ export function tlv(tag: number, content: Uint8Array): Uint8Array {
   return r;
 }
 
-function cat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const r = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    r.set(p, o);
-    o += p.length;
-  }
-  return r;
-}
 
-const seq = (tag: number, parts: Uint8Array[]) => tlv(tag, cat(parts));
+const seq = (tag: number, parts: Uint8Array[]) => tlv(tag, concatBytes(...parts));
 const str = (s: string | Uint8Array, tag = 0x04) => tlv(tag, typeof s === 'string' ? te.encode(s) : s);
 function int(n: number, tag = 0x02): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0 || n > 0x7fffffff) throw new UsageError(`LDAP integer out of range: ${n}`);
