@@ -64,11 +64,11 @@ class NodeAesCbc implements AesCbc {
   private readonly encChain = new Uint8Array(16);
   private readonly decChain = new Uint8Array(16);
   private readonly algo: string;
-  private readonly key: nodeCrypto.KeyObject;
+  private readonly key: Uint8Array;
 
   constructor(key: Uint8Array) {
     this.algo = aesName(key);
-    this.key = nodeCrypto.createSecretKey(key);
+    this.key = Uint8Array.from(key);
   }
 
   encrypt(iv: Uint8Array, data: Uint8Array): Uint8Array {
@@ -127,6 +127,8 @@ class RandomPool {
 
 const random = new RandomPool();
 
+const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+
 export const nodeProvider: CryptoProvider = {
   name: 'node',
   aesCbcEncrypt(key, iv, data) {
@@ -138,15 +140,19 @@ export const nodeProvider: CryptoProvider = {
     return u8(Buffer.concat([d.update(data), d.final()]));
   },
   hmac: (hash, key, data) => u8(nodeCrypto.createHmac(hash, key).update(data).digest()),
-  hash: (hash, data) => u8(nodeCrypto.createHash(hash).update(data).digest()),
+  // crypto.hash (Node >= 20.12) is one call, without the stream object createHash builds.
+  hash: oneShotHash ? (hash, data) => u8(oneShotHash(hash, data, 'buffer')) : (hash, data) => u8(nodeCrypto.createHash(hash).update(data).digest()),
   pbkdf2: (hash, password, salt, iterations, length) => u8(nodeCrypto.pbkdf2Sync(password, salt, iterations, length, hash)),
   pbkdf2Async: (hash, password, salt, iterations, length) =>
     new Promise((resolve, reject) => nodeCrypto.pbkdf2(password, salt, iterations, length, hash, (err, key) => (err ? reject(err) : resolve(u8(key))))),
   randomBytes: (n) => random.take(n),
   aesCbc: (key) => new NodeAesCbc(key),
   mac(hash, key) {
-    const k = nodeCrypto.createSecretKey(key);
+    // A KeyObject makes each HMAC cheaper but costs more to build than one HMAC: from the second use.
+    let k: Uint8Array | nodeCrypto.KeyObject = Uint8Array.from(key);
+    let uses = 0;
     return (...parts) => {
+      if (++uses === 2) k = nodeCrypto.createSecretKey(k as Uint8Array);
       const h = nodeCrypto.createHmac(hash, k);
       for (const part of parts) h.update(part);
       return u8(h.digest());
