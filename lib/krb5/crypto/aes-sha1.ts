@@ -77,8 +77,8 @@ function make(enctype: 17 | 18, name: string, keyBytes: 16 | 32, checksumType: n
       verifyTag(ki(key, usage)(data).subarray(0, 12), tag);
       return data.subarray(16);
     },
-    checksum(key, usage, data) {
-      return kc(key, usage)(data).subarray(0, 12);
+    checksum(key, usage, data, ...more) {
+      return kc(key, usage)(data, ...more).subarray(0, 12);
     },
     prf(key, input) {
       // RFC 3962 section 6: E(DK(key, "prf"), truncate16(SHA-1(input)))

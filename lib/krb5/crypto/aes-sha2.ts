@@ -62,8 +62,8 @@ function make(enctype: 19 | 20, name: string, keyBytes: 16 | 32, hash: 'sha256' 
       verifyTag(ki(key, usage)(ZERO_IV, c).subarray(0, macBytes), tag);
       return ctsDecryptWith(ke(key, usage), ZERO_IV, c).subarray(16);
     },
-    checksum(key, usage, data) {
-      return kc(key, usage)(data).subarray(0, macBytes);
+    checksum(key, usage, data, ...more) {
+      return kc(key, usage)(data, ...more).subarray(0, macBytes);
     },
     prf(key, input) {
       return kdf(key, utf8('prf'), hash === 'sha256' ? 256 : 384, input);
