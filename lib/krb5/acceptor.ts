@@ -142,16 +142,19 @@ export class Krb5Acceptor {
         key: initiatorKey, acceptorSubkey: false, isInitiator: false, sendSeq: initiatorSeq, recvSeq: initiatorSeq, flags, allowWeak: this.p.allowWeak,
       });
     }
+    // The caller keeps the ticket session key with the context; hand it a copy, so the derived keys
+    // and cipher state cached on the key used above (crypto/key-cache.ts) go when the handshake does.
+    const ticketKey: Key = { enctype: ticket.key.enctype, keyvalue: Uint8Array.from(ticket.key.keyvalue) };
     return {
       token,
       session,
       client: { realm: ticket.crealm, name: ticket.cname },
       server,
       flags,
-      ticket,
+      ticket: { ...ticket, key: ticketKey },
       pac: pacs[0],
       delegated,
-      ticketKey: ticket.key,
+      ticketKey,
       serviceKey,
     };
   }

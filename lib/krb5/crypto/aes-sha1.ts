@@ -44,11 +44,20 @@ function make(enctype: 17 | 18, name: string, keyBytes: 16 | 32, checksumType: n
   const iterations = (params?: Uint8Array) => pbkdf2Iterations(name, params, 4096);
   /** DK = random-to-key(DR(...)); random-to-key is the identity for AES (RFC 3962 section 6). */
   const dkOnce = (key: Uint8Array, constant: Uint8Array) => dr(prepareAesCbc(getCryptoProvider(), key), keyBytes, nfold(constant, 128));
-  const base = (key: Uint8Array) => derived(key, enctype, 0, DerivedKind.BASE, (p) => prepareAesCbc(p, key));
-  const dk = (key: Uint8Array, usage: number, kind: number) => dr(base(key), keyBytes, foldedUsage(usage, kind));
-  const ke = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KE, (p) => prepareAesCbc(p, dk(key, usage, DerivedKind.KE)));
-  const ki = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KI, (p) => prepareMac(p, 'sha1', dk(key, usage, DerivedKind.KI)));
-  const kc = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KC, (p) => prepareMac(p, 'sha1', dk(key, usage, DerivedKind.KC)));
+  // The cipher on the base key is transient (built per derivation, not cached): kept, it would stay
+  // with every context key for the context's life, and each usage is derived once anyway.
+  // Ke and Ki go together (encrypt and decrypt need both), derived with one cipher.
+  const encKeys = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KE, (p) => {
+    const base = prepareAesCbc(p, key);
+    return {
+      ke: prepareAesCbc(p, dr(base, keyBytes, foldedUsage(usage, DerivedKind.KE))),
+      ki: prepareMac(p, 'sha1', dr(base, keyBytes, foldedUsage(usage, DerivedKind.KI))),
+    };
+  });
+  const ke = (key: Uint8Array, usage: number) => encKeys(key, usage).ke;
+  const ki = (key: Uint8Array, usage: number) => encKeys(key, usage).ki;
+  const kc = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KC, (p) =>
+    prepareMac(p, 'sha1', dr(prepareAesCbc(p, key), keyBytes, foldedUsage(usage, DerivedKind.KC))));
   return {
     enctype, name, keyBytes, checksumType, checksumBytes: 12, blockSize: 16, confounderBytes: 16, weak: false,
     stringToKey(password, salt, params) {

@@ -6,7 +6,7 @@
 import { concatBytes } from '../../util/bytes.js';
 import { ctsEncryptPadded, ctsDecryptWith, ctsPadded } from './aes-cts.js';
 import { DerivedKind, derived } from './key-cache.js';
-import { type Mac, getCryptoProvider, prepareAesCbc, prepareMac } from './provider.js';
+import { getCryptoProvider, prepareAesCbc, prepareMac } from './provider.js';
 import { type Profile, usageConstant, splitTag, verifyTag, pbkdf2Iterations } from './profile.js';
 
 const ZERO_IV = new Uint8Array(16);
@@ -26,10 +26,8 @@ export function kdfHmacSha2(hash: 'sha256' | 'sha384', key: Uint8Array, label: U
 
 function make(enctype: 19 | 20, name: string, keyBytes: 16 | 32, hash: 'sha256' | 'sha384', macBytes: 16 | 24, checksumType: number): Profile {
   const kdf = (key: Uint8Array, label: Uint8Array, bits: number, context?: Uint8Array) => kdfHmacSha2(hash, key, label, bits, context);
-  /** The base key's HMAC, prepared once: every derivation from this key is one call. */
-  const base = (key: Uint8Array): Mac => derived(key, enctype, 0, DerivedKind.BASE, (p) => prepareMac(p, hash, key));
-  const dk = (key: Uint8Array, usage: number, kind: number, bits: number) =>
-    base(key)(kdfInput(usageConstant(usage, kind), bits, new Uint8Array(0))).slice(0, bits / 8);
+  // One HMAC per derivation on the base key, not cached (each usage is derived once per key).
+  const dk = (key: Uint8Array, usage: number, kind: number, bits: number) => kdf(key, usageConstant(usage, kind), bits);
   const ke = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KE, (p) => prepareAesCbc(p, dk(key, usage, DerivedKind.KE, keyBytes * 8)));
   const ki = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KI, (p) => prepareMac(p, hash, dk(key, usage, DerivedKind.KI, macBytes * 8)));
   const kc = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KC, (p) => prepareMac(p, hash, dk(key, usage, DerivedKind.KC, macBytes * 8)));

@@ -8,8 +8,8 @@
  */
 import { type CryptoProvider, getCryptoProvider } from './provider.js';
 
-/** RFC 3961 5.3 derivation kinds; BASE is state prepared on the base key itself (not derived). */
-export const DerivedKind = { BASE: 0, KC: 0x99, KE: 0xaa, KI: 0x55 } as const;
+/** RFC 3961 5.3 derivation constants' last byte, which also name the cache slots. */
+export const DerivedKind = { KC: 0x99, KE: 0xaa, KI: 0x55 } as const;
 
 type Slots = Map<number, unknown>;
 
