@@ -47,20 +47,17 @@ export function ctsDecryptWith(cbc: AesCbc, iv: Uint8Array, data: Uint8Array): U
   if (n === B) return cbc.decrypt(iv, data);
   const m = Math.ceil(n / B);
   const r = n - (m - 1) * B; // bytes in the final, truncated block (1..16)
-  const head = data.subarray(0, (m - 2) * B);
-  const prev = m > 2 ? data.subarray((m - 3) * B, (m - 2) * B) : iv;
-  const cLastFull = data.subarray((m - 2) * B, (m - 1) * B);
-  const cPartial = data.subarray((m - 1) * B);
-  // D = AES^-1(last full block) = (P_m || 0...) XOR C_{m-1}; C_{m-1} = partial || D[r..]
+  const cLastFull = data.subarray((m - 2) * B, (m - 1) * B); // C_m, sent second to last
+  const cPartial = data.subarray((m - 1) * B); // the first r bytes of C_{m-1}
+  // D(C_m) = (P_m || 0...) XOR C_{m-1}, so C_{m-1} = partial || D(C_m)[r..]. With C_{m-1} rebuilt,
+  // plain CBC over C_1..C_{m-2}, C_{m-1}, C_m gives P_1..P_m (then zeros): one cipher call.
   const d = cbc.decrypt(new Uint8Array(B), cLastFull);
-  const cPrev = new Uint8Array(B);
-  cPrev.set(cPartial);
-  cPrev.set(d.subarray(r), r);
-  const out = new Uint8Array(n);
-  if (head.length) out.set(cbc.decrypt(iv, head));
-  out.set(cbc.decrypt(prev, cPrev), (m - 2) * B);
-  for (let i = 0; i < r; i++) out[(m - 1) * B + i] = d[i]! ^ cPartial[i]!;
-  return out;
+  const ordered = new Uint8Array(m * B);
+  ordered.set(data.subarray(0, (m - 2) * B));
+  ordered.set(cPartial, (m - 2) * B);
+  ordered.set(d.subarray(r), (m - 2) * B + r);
+  ordered.set(cLastFull, (m - 1) * B);
+  return cbc.decrypt(iv, ordered).subarray(0, n);
 }
 
 /** One-shot forms (RFC 3962 test vectors, callers without a prepared key). */
