@@ -62,6 +62,11 @@ export interface AcceptedContext {
 
 const defaultReplayCache = new MemoryReplayCache();
 
+/** The same name components (what comparing formatPrincipal strings decided; the name type is not compared). */
+function sameComponents(a: PrincipalName, b: PrincipalName): boolean {
+  return a.nameString.length === b.nameString.length && a.nameString.every((c, i) => c === b.nameString[i]);
+}
+
 export class Krb5Acceptor {
   constructor(private readonly p: Krb5AcceptorParams) {}
 
@@ -74,7 +79,7 @@ export class Krb5Acceptor {
       throw kerberosError(ErrorCode.KRB_AP_ERR_METHOD, 'user-to-user (use-session-key) is not supported');
     }
     const server = { realm: apReq.ticket.realm, name: apReq.ticket.sname };
-    this.checkEnctype(apReq.ticket.encPart.etype, `the ticket for ${formatPrincipal({ ...server.name, realm: server.realm })}`);
+    this.checkEnctype(apReq.ticket.encPart.etype, () => `the ticket for ${formatPrincipal({ ...server.name, realm: server.realm })}`);
     const serviceKey = this.p.keyFor(server, apReq.ticket.encPart.kvno, apReq.ticket.encPart.etype);
     const ticket = this.decryptTicket(apReq, serviceKey);
     this.checkEnctype(ticket.key.enctype, "the ticket's session key");
@@ -89,7 +94,7 @@ export class Krb5Acceptor {
     const now = this.p.now?.() ?? new Date();
     this.checkTimes(ticket, auth, now);
     // RFC 4120 3.2.3: the authenticator's client must be the ticket's client.
-    if (auth.crealm !== ticket.crealm || formatPrincipal(auth.cname) !== formatPrincipal(ticket.cname)) {
+    if (auth.crealm !== ticket.crealm || !sameComponents(auth.cname, ticket.cname)) {
       throw kerberosError(ErrorCode.KRB_AP_ERR_BADMATCH, 'the authenticator client does not match the ticket client');
     }
     const skewMs = (this.p.clockSkew ?? 300) * 1000;
@@ -137,16 +142,19 @@ export class Krb5Acceptor {
         key: initiatorKey, acceptorSubkey: false, isInitiator: false, sendSeq: initiatorSeq, recvSeq: initiatorSeq, flags, allowWeak: this.p.allowWeak,
       });
     }
+    // The caller keeps the ticket session key with the context; hand it a copy, so the derived keys
+    // and cipher state cached on the key used above (crypto/key-cache.ts) go when the handshake does.
+    const ticketKey: Key = { enctype: ticket.key.enctype, keyvalue: Uint8Array.from(ticket.key.keyvalue) };
     return {
       token,
       session,
       client: { realm: ticket.crealm, name: ticket.cname },
       server,
       flags,
-      ticket,
+      ticket: { ...ticket, key: ticketKey },
       pac: pacs[0],
       delegated,
-      ticketKey: ticket.key,
+      ticketKey,
       serviceKey,
     };
   }
@@ -164,7 +172,9 @@ export class Krb5Acceptor {
    * refused with KRB5_NOPERM_ETYPE (a library code: on the wire MIT sends KRB_ERR_GENERIC).
    * rc4-hmac gets its own message when it is disabled, as it is by default (RFC 8429).
    */
-  private checkEnctype(enctype: number, what: string): void {
+  private checkEnctype(enctype: number, whatText: string | (() => string)): void {
+    if ((enctype !== EncType.rc4_hmac || this.p.allowWeak) && (!this.p.permittedEnctypes || this.p.permittedEnctypes.includes(enctype))) return;
+    const what = typeof whatText === 'string' ? whatText : whatText();
     let name = `enctype ${enctype}`;
     try {
       name = `${getEncType(enctype, { allowWeak: true }).name} (enctype ${enctype})`;

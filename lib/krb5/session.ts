@@ -27,7 +27,11 @@ export class Krb5Session {
   readonly acceptorSubkey: boolean;
   readonly isInitiator: boolean;
   readonly flags: number;
-  private sendSeq: bigint;
+  /**
+   * A number, not a bigint (it starts below 2^32 and grows by one per token: 2^53 is out of reach),
+   * written as the 64-bit SND_SEQ by the token code.
+   */
+  private sendSeq: number;
   private readonly window: SequenceWindow;
 
   constructor(p: Krb5SessionParams) {
@@ -35,7 +39,7 @@ export class Krb5Session {
     this.acceptorSubkey = p.acceptorSubkey;
     this.isInitiator = p.isInitiator;
     this.flags = p.flags;
-    this.sendSeq = BigInt(p.sendSeq);
+    this.sendSeq = p.sendSeq;
     this.window = new SequenceWindow({
       initial: BigInt(p.recvSeq),
       replay: (p.flags & GssFlags.replay) !== 0,
@@ -45,7 +49,7 @@ export class Krb5Session {
 
   /** The next sequence number we will send (what the next getMIC/wrap uses). */
   get nextSendSeq(): bigint {
-    return this.sendSeq;
+    return BigInt(this.sendSeq);
   }
 
   private params(fromAcceptor: boolean) {
@@ -53,8 +57,7 @@ export class Krb5Session {
   }
 
   getMIC(message: Uint8Array): Uint8Array {
-    const token = getMic({ ...this.params(!this.isInitiator), seqNumber: this.sendSeq }, message);
-    this.sendSeq = (this.sendSeq + 1n) & 0xffffffffffffffffn;
+    const token = getMic({ key: this.key, fromAcceptor: !this.isInitiator, acceptorSubkey: this.acceptorSubkey, seqNumber: this.sendSeq++ }, message);
     return token;
   }
 
@@ -65,8 +68,7 @@ export class Krb5Session {
   }
 
   wrap(message: Uint8Array, encrypt = true): Uint8Array {
-    const token = wrapToken({ ...this.params(!this.isInitiator), seqNumber: this.sendSeq }, message, { encrypt });
-    this.sendSeq = (this.sendSeq + 1n) & 0xffffffffffffffffn;
+    const token = wrapToken({ key: this.key, fromAcceptor: !this.isInitiator, acceptorSubkey: this.acceptorSubkey, seqNumber: this.sendSeq++ }, message, { encrypt });
     return token;
   }
 

@@ -41,9 +41,11 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: false });
 export const utf8 = {
-  encode: (s: string): Uint8Array => new TextEncoder().encode(s),
-  decode: (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: false }).decode(b),
+  encode: (s: string): Uint8Array => encoder.encode(s),
+  decode: (b: Uint8Array): string => decoder.decode(b),
 };
 
 /** A Uint8Array view (no copy) of any ArrayBufferView, so Buffers and Uint8Arrays mix freely. */

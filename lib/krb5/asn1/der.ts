@@ -13,8 +13,7 @@
  * do we would have to redo here; the walker below is the single place where the input is trusted.
  */
 import { DecodeError, UsageError } from '../../errors.js';
-import { derLength, readDerLength, encodeOid, decodeOid } from '../../gssapi/token.js';
-import { concatBytes } from '../../util/bytes.js';
+import { readDerLength, encodeOid, decodeOid } from '../../gssapi/token.js';
 
 /** Universal tags used by the codecs (X.690 / X.680 section 8.4). */
 export const Tag = {
@@ -227,11 +226,15 @@ export function decKerberosString(n: Node, path: string): string {
 export function decKerberosTime(n: Node, path: string): Date {
   expectTag(n, Tag.GeneralizedTime, path);
   const c = contents(n);
-  let s = '';
-  for (const b of c) s += String.fromCharCode(b);
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  if (!m) throw new DecodeError(path, 'KerberosTime must be "YYYYMMDDHHMMSSZ"', n.start);
-  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  let ok = c.length === 15 && c[14] === 0x5a; // 'Z'
+  for (let i = 0; ok && i < 14; i++) ok = c[i]! >= 0x30 && c[i]! <= 0x39;
+  if (!ok) throw new DecodeError(path, 'KerberosTime must be "YYYYMMDDHHMMSSZ"', n.start);
+  const num = (at: number, w: number) => {
+    let v = 0;
+    for (let i = at; i < at + w; i++) v = v * 10 + c[i]! - 0x30;
+    return v;
+  };
+  const [y, mo, d, h, mi, se] = [num(0, 4), num(4, 2), num(6, 2), num(8, 2), num(10, 2), num(12, 2)];
   const date = new Date(0);
   date.setUTCFullYear(y, mo - 1, d);
   date.setUTCHours(h, mi, se, 0);
@@ -239,7 +242,7 @@ export function decKerberosTime(n: Node, path: string): Date {
     mo < 1 || mo > 12 || h > 23 || mi > 59 || se > 59 ||
     date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d
   )
-    throw new DecodeError(path, `invalid date/time "${s}"`, n.start);
+    throw new DecodeError(path, `invalid date/time "${String.fromCharCode(...c)}"`, n.start);
   return date;
 }
 
@@ -276,9 +279,32 @@ export function decOid(n: Node, path: string): string {
 // Writing (DER: definite minimal lengths, fields in tag order, optional fields omitted)
 // ---------------------------------------------------------------------------------------------
 
+/** Octets of a DER definite length (X.690 8.1.3): 1 below 128, else 1 + the minimal big-endian count. */
+function lengthOctets(n: number): number {
+  if (n < 0x80) return 1;
+  let k = 1;
+  for (let v = n; v > 0xff; v = Math.floor(v / 256)) k++;
+  return 1 + k;
+}
+
+/** tag | length | the parts, in one allocation. */
 export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
-  const body = parts.length === 1 ? parts[0]! : concatBytes(...parts);
-  return concatBytes(Uint8Array.of(tag), derLength(body.length), body);
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const hl = 1 + lengthOctets(n);
+  const out = new Uint8Array(hl + n);
+  out[0] = tag;
+  if (n < 0x80) out[1] = n;
+  else {
+    out[1] = 0x80 | (hl - 2);
+    for (let i = hl - 1, v = n; i >= 2; i--, v = Math.floor(v / 256)) out[i] = v & 0xff;
+  }
+  let o = hl;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /** SEQUENCE of the given encodings, skipping absent (undefined) optional fields. */
@@ -300,15 +326,19 @@ export function encApplication(n: number, v: Uint8Array): Uint8Array {
 /** Minimal two's complement INTEGER for a safe integer. */
 export function encInteger(v: number, tag: number = Tag.INTEGER): Uint8Array {
   if (!Number.isSafeInteger(v)) throw new UsageError(`INTEGER value ${v} is not a safe integer`);
-  const out: number[] = [];
-  let x = BigInt(v);
-  for (;;) {
-    const byte = Number(x & 0xffn);
-    out.unshift(byte);
-    x >>= 8n;
-    if ((x === 0n && byte < 0x80) || (x === -1n && byte >= 0x80)) break;
+  // Octets needed: the fewest whose two's complement range holds v.
+  let len = 1;
+  for (let lo = -0x80, hi = 0x7f; v < lo || v > hi; lo *= 256, hi = hi * 256 + 0xff) len++;
+  const out = new Uint8Array(2 + len);
+  out[0] = tag;
+  out[1] = len;
+  // v mod 256^len, written big-endian (exact: |v| < 2^53 and the divisions are by powers of two).
+  let x = v < 0 ? v + 256 ** len : v;
+  for (let i = 1 + len; i >= 2; i--) {
+    out[i] = x % 256;
+    x = Math.floor(x / 256);
   }
-  return tlv(tag, Uint8Array.from(out));
+  return out;
 }
 
 function checkRange(v: number, lo: number, hi: number, what: string): number {
@@ -322,7 +352,8 @@ export const encMicroseconds = (v: number, what = 'Microseconds') => encInteger(
 
 export const encOctets = (v: Uint8Array) => tlv(Tag.OCTET_STRING, v);
 export const encBoolean = (v: boolean) => tlv(Tag.BOOLEAN, Uint8Array.of(v ? 0xff : 0x00));
-export const encKerberosString = (s: string) => tlv(Tag.GeneralString, new TextEncoder().encode(s));
+const utf8Encoder = new TextEncoder();
+export const encKerberosString = (s: string) => tlv(Tag.GeneralString, utf8Encoder.encode(s));
 export const encOid = (dotted: string) => {
   try {
     return tlv(Tag.OBJECT_IDENTIFIER, encodeOid(dotted));
@@ -337,9 +368,20 @@ export function encKerberosTime(d: Date): Uint8Array {
   if (!Number.isFinite(t)) throw new UsageError('invalid Date for KerberosTime');
   const y = d.getUTCFullYear();
   if (y < 0 || y > 9999) throw new UsageError(`year ${y} cannot be a KerberosTime`);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const s = `${p(y, 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
-  return tlv(Tag.GeneralizedTime, Uint8Array.from(s, (ch) => ch.charCodeAt(0)));
+  const out = new Uint8Array(17);
+  out[0] = Tag.GeneralizedTime;
+  out[1] = 15;
+  const put = (at: number, v: number, w: number) => {
+    for (let i = at + w - 1; i >= at; i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
+  };
+  put(2, y, 4);
+  put(6, d.getUTCMonth() + 1, 2);
+  put(8, d.getUTCDate(), 2);
+  put(10, d.getUTCHours(), 2);
+  put(12, d.getUTCMinutes(), 2);
+  put(14, d.getUTCSeconds(), 2);
+  out[16] = 0x5a; // 'Z'
+  return out;
 }
 
 /**
@@ -392,7 +434,9 @@ export function readRequired<T>(r: SeqReader, num: number, name: string, fn: (n:
 
 /** Drops keys whose value is undefined, so decoded objects compare cleanly. */
 export function compact<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+  // A copy rather than `delete`: deleting properties turns an object into a slow dictionary.
+  const out = {} as T;
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }
 

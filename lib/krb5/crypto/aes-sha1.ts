@@ -1,65 +1,98 @@
 /**
  * aes128-cts-hmac-sha1-96 (17) and aes256-cts-hmac-sha1-96 (18): RFC 3962 over the RFC 3961
  * simplified profile. DK/DR use n-fold of the usage constant (RFC 3961 section 5.1).
+ * Ke, Ki and Kc are derived once per key and usage (key-cache.ts).
  */
-import { concatBytes } from '../../util/bytes.js';
-import { ctsEncrypt, ctsDecrypt } from './aes-cts.js';
+import { ctsEncryptPadded, ctsDecryptWith, ctsPadded } from './aes-cts.js';
+import { DerivedKind, derived } from './key-cache.js';
 import { nfold } from './nfold.js';
-import { getCryptoProvider } from './provider.js';
+import { type AesCbc, getCryptoProvider, prepareAesCbc, prepareMac } from './provider.js';
 import { type Profile, usageConstant, splitTag, verifyTag, pbkdf2Iterations } from './profile.js';
 
 const ZERO_IV = new Uint8Array(16);
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-/** RFC 3961 section 5.1: DR(Key, Constant) = k-truncate(E(Key, n-fold(Constant)) || E(Key, previous)...). */
-function dr(key: Uint8Array, constant: Uint8Array): Uint8Array {
-  const p = getCryptoProvider();
-  const out = new Uint8Array(key.length);
-  let block = constant.length === 16 ? constant : nfold(constant, 128);
-  for (let n = 0; n < out.length; n += 16) {
-    block = p.aesCbcEncrypt(key, ZERO_IV, block);
-    out.set(block.subarray(0, Math.min(16, out.length - n)), n);
-  }
-  return out;
+/**
+ * RFC 3961 section 5.1: DR(Key, Constant) = k-truncate(E(Key, n-fold(Constant)) || E(Key, previous)...).
+ * E chained on its own output is CBC with a zero IV over n-fold(Constant) followed by zero blocks:
+ * one cipher call for any key length.
+ */
+function dr(base: AesCbc, keyBytes: number, folded: Uint8Array): Uint8Array {
+  const blocks = new Uint8Array(Math.ceil(keyBytes / 16) * 16);
+  blocks.set(folded);
+  return base.encrypt(ZERO_IV, blocks).slice(0, keyBytes);
 }
-/** DK = random-to-key(DR(...)); random-to-key is the identity for AES (RFC 3962 section 6). */
-const dk = dr;
 
+/**
+ * n-fold(usage constant) to 128 bits. Memoised for the usages in use (RFC 4120 and RFC 4121 numbers
+ * are below 1024): a pure function of its input, bounded, so it holds no per-caller state.
+ */
+const foldedConstants = new Map<number, Uint8Array>();
+function foldedUsage(usage: number, kind: number): Uint8Array {
+  const small = usage >= 0 && usage < 1024;
+  const id = usage * 256 + kind;
+  let f = small ? foldedConstants.get(id) : undefined;
+  if (!f) {
+    f = nfold(usageConstant(usage, kind), 128);
+    if (small) foldedConstants.set(id, f);
+  }
+  return f;
+}
 
 function make(enctype: 17 | 18, name: string, keyBytes: 16 | 32, checksumType: number): Profile {
   // s2kparams: a 4-byte big-endian iteration count, default 4096 (RFC 3962 section 4)
   const iterations = (params?: Uint8Array) => pbkdf2Iterations(name, params, 4096);
+  /** DK = random-to-key(DR(...)); random-to-key is the identity for AES (RFC 3962 section 6). */
+  const dkOnce = (key: Uint8Array, constant: Uint8Array) => dr(prepareAesCbc(getCryptoProvider(), key), keyBytes, nfold(constant, 128));
+  // The cipher on the base key is transient (built per derivation, not cached): kept, it would stay
+  // with every context key for the context's life, and each usage is derived once anyway.
+  // Ke and Ki go together (encrypt and decrypt need both), derived with one cipher.
+  const encKeys = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KE, (p) => {
+    const base = prepareAesCbc(p, key);
+    return {
+      ke: prepareAesCbc(p, dr(base, keyBytes, foldedUsage(usage, DerivedKind.KE))),
+      ki: prepareMac(p, 'sha1', dr(base, keyBytes, foldedUsage(usage, DerivedKind.KI))),
+    };
+  });
+  const ke = (key: Uint8Array, usage: number) => encKeys(key, usage).ke;
+  const ki = (key: Uint8Array, usage: number) => encKeys(key, usage).ki;
+  const kc = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KC, (p) =>
+    prepareMac(p, 'sha1', dr(prepareAesCbc(p, key), keyBytes, foldedUsage(usage, DerivedKind.KC))));
   return {
     enctype, name, keyBytes, checksumType, checksumBytes: 12, blockSize: 16, confounderBytes: 16, weak: false,
     stringToKey(password, salt, params) {
       const tkey = getCryptoProvider().pbkdf2('sha1', password, salt, iterations(params), keyBytes);
-      return dk(tkey, utf8('kerberos'));
+      return dkOnce(tkey, utf8('kerberos'));
     },
     async stringToKeyAsync(password, salt, params) {
       const tkey = await getCryptoProvider().pbkdf2Async('sha1', password, salt, iterations(params), keyBytes);
-      return dk(tkey, utf8('kerberos'));
+      return dkOnce(tkey, utf8('kerberos'));
     },
     encrypt(key, usage, plaintext, confounder) {
-      const p = getCryptoProvider();
-      const ke = dk(key, usageConstant(usage, 0xaa));
-      const ki = dk(key, usageConstant(usage, 0x55));
-      const data = concatBytes(confounder, plaintext);
-      return concatBytes(ctsEncrypt(ke, ZERO_IV, data), p.hmac('sha1', ki, data).subarray(0, 12));
+      // E(Ke, confounder | plaintext) | HMAC-SHA1-96(Ki, confounder | plaintext), RFC 3961 5.3
+      const n = confounder.length + plaintext.length;
+      const padded = ctsPadded(n);
+      padded.set(confounder);
+      padded.set(plaintext, confounder.length);
+      const tag = ki(key, usage)(padded.subarray(0, n)); // before the cipher consumes `padded`
+      const out = new Uint8Array(n + 12);
+      ctsEncryptPadded(ke(key, usage), ZERO_IV, padded, n, out);
+      out.set(tag.subarray(0, 12), n);
+      return out;
     },
     decrypt(key, usage, ciphertext) {
-      const p = getCryptoProvider();
       const [c, tag] = splitTag(ciphertext, 12, 16);
-      const data = ctsDecrypt(dk(key, usageConstant(usage, 0xaa)), ZERO_IV, c);
-      verifyTag(p.hmac('sha1', dk(key, usageConstant(usage, 0x55)), data).subarray(0, 12), tag);
+      const data = ctsDecryptWith(ke(key, usage), ZERO_IV, c);
+      verifyTag(ki(key, usage)(data).subarray(0, 12), tag);
       return data.subarray(16);
     },
-    checksum(key, usage, data) {
-      return getCryptoProvider().hmac('sha1', dk(key, usageConstant(usage, 0x99)), data).subarray(0, 12);
+    checksum(key, usage, data, ...more) {
+      return kc(key, usage)(data, ...more).subarray(0, 12);
     },
     prf(key, input) {
       // RFC 3962 section 6: E(DK(key, "prf"), truncate16(SHA-1(input)))
-      const tmp = getCryptoProvider().hash('sha1', input).subarray(0, 16);
-      return getCryptoProvider().aesCbcEncrypt(dk(key, utf8('prf')), ZERO_IV, tmp);
+      const tmp = getCryptoProvider().hash('sha1', input).slice(0, 16);
+      return prepareAesCbc(getCryptoProvider(), dkOnce(key, utf8('prf'))).encrypt(ZERO_IV, tmp);
     },
   };
 }

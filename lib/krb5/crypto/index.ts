@@ -64,6 +64,11 @@ export function makeChecksum(key: Key, usage: number, data: Uint8Array, cksumtyp
   return p.checksum(key.keyvalue, usage, data);
 }
 
+/** makeChecksum over the concatenation of `parts`, without copying them into one array first. */
+export function makeChecksumOf(key: Key, usage: number, parts: [Uint8Array, ...Uint8Array[]], opts: CryptoOptions = {}): Uint8Array {
+  return profileFor(key, opts).checksum(key.keyvalue, usage, ...parts);
+}
+
 /** Verifies a checksum in constant time; throws IntegrityError on mismatch. */
 export function verifyChecksum(key: Key, usage: number, data: Uint8Array, checksum: Uint8Array, cksumtype?: number, opts: CryptoOptions = {}): void {
   if (!constantTimeEqual(makeChecksum(key, usage, data, cksumtype, opts), checksum)) throw new IntegrityError('checksum does not verify');

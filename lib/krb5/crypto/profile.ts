@@ -19,7 +19,8 @@ export interface Profile {
   stringToKeyAsync?(password: Uint8Array, salt: Uint8Array, params?: Uint8Array): Promise<Uint8Array>;
   encrypt(key: Uint8Array, usage: number, plaintext: Uint8Array, confounder: Uint8Array): Uint8Array;
   decrypt(key: Uint8Array, usage: number, ciphertext: Uint8Array): Uint8Array;
-  checksum(key: Uint8Array, usage: number, data: Uint8Array): Uint8Array;
+  /** The checksum of the concatenation of `data` and `more` (callers need not copy a message to append a header). */
+  checksum(key: Uint8Array, usage: number, data: Uint8Array, ...more: Uint8Array[]): Uint8Array;
   prf(key: Uint8Array, input: Uint8Array): Uint8Array;
 }
 

@@ -44,7 +44,8 @@ export const rc4Hmac: Profile = {
     verifyTag(p.hmac('md5', k1, data), cksum);
     return data.subarray(8);
   },
-  checksum(key, usage, data) {
+  checksum(key, usage, first, ...more) {
+    const data = more.length ? concatBytes(first, ...more) : first;
     // RFC 4757 section 4: Ksign = HMAC(K, "signaturekey\0"); HMAC(Ksign, MD5(usage || data))
     const p = getCryptoProvider();
     const ksign = p.hmac('md5', key, new TextEncoder().encode('signaturekey\0'));

@@ -10,7 +10,7 @@ import { GssError } from '../../errors.js';
 import { concatBytes, constantTimeEqual } from '../../util/bytes.js';
 import { KeyUsage, Krb5MechOid } from '../constants.js';
 import type { Key } from '../types.js';
-import { makeChecksum, getCryptoProvider, rc4 } from '../crypto/index.js';
+import { makeChecksum, makeChecksumOf, getCryptoProvider, rc4 } from '../crypto/index.js';
 import { frameToken, unframeToken } from '../../gssapi/token.js';
 
 /** RFC 4121 section 4.2.2 flag bits. */
@@ -35,8 +35,16 @@ function cfxHeader(p: MicParams): Uint8Array {
   h[1] = 0x04;
   h[2] = (p.fromAcceptor ? CfxFlags.SentByAcceptor : 0) | (p.acceptorSubkey ? CfxFlags.AcceptorSubkey : 0);
   h.fill(0xff, 3, 8);
-  new DataView(h.buffer).setBigUint64(8, BigInt(p.seqNumber));
+  setSeq64(new DataView(h.buffer), 8, p.seqNumber);
   return h;
+}
+
+/** SND_SEQ as 64 bits big-endian; a number (the usual case) is written without BigInt arithmetic. */
+export function setSeq64(dv: DataView, at: number, seq: bigint | number): void {
+  if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) {
+    dv.setUint32(at, Math.floor(seq / 0x100000000));
+    dv.setUint32(at + 4, seq >>> 0);
+  } else dv.setBigUint64(at, BigInt(seq) & 0xffffffffffffffffn);
 }
 
 /** RFC 4757 section 7.2: Kseq = HMAC(HMAC(K, 0), cksum); SND_SEQ = RC4(Kseq, seq(BE32) || direction x4). */
@@ -57,7 +65,11 @@ export function getMic(p: MicParams, message: Uint8Array): Uint8Array {
   if (p.key.enctype === 23) return rc4Mic(p, message);
   const header = cfxHeader(p);
   const usage = p.fromAcceptor ? KeyUsage.KG_USAGE_ACCEPTOR_SIGN : KeyUsage.KG_USAGE_INITIATOR_SIGN;
-  return concatBytes(header, makeChecksum(p.key, usage, concatBytes(message, header)));
+  const cksum = makeChecksumOf(p.key, usage, [message, header]);
+  const token = new Uint8Array(16 + cksum.length);
+  token.set(header);
+  token.set(cksum, 16);
+  return token;
 }
 
 /**

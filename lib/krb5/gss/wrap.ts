@@ -11,9 +11,9 @@ import { GssError } from '../../errors.js';
 import { bytesEqual, concatBytes, constantTimeEqual } from '../../util/bytes.js';
 import { KeyUsage, Krb5MechOid } from '../constants.js';
 import type { Key } from '../types.js';
-import { decrypt, encrypt, getCryptoProvider, getEncType, makeChecksum, rc4 } from '../crypto/index.js';
+import { decrypt, encrypt, getCryptoProvider, getEncType, makeChecksum, makeChecksumOf, rc4 } from '../crypto/index.js';
 import { frameToken, unframeToken } from '../../gssapi/token.js';
-import { CfxFlags } from './mic.js';
+import { CfxFlags, setSeq64 } from './mic.js';
 
 export interface WrapParams {
   key: Key;
@@ -39,7 +39,7 @@ function header(p: WrapParams, sealed: boolean, ec: number, rrc: number): Uint8A
   h[3] = 0xff;
   dv.setUint16(4, ec);
   dv.setUint16(6, rrc);
-  dv.setBigUint64(8, BigInt(p.seqNumber) & 0xffffffffffffffffn);
+  setSeq64(dv, 8, p.seqNumber);
   return h;
 }
 
@@ -69,7 +69,7 @@ export function wrapToken(p: WrapParams, message: Uint8Array, opts: { encrypt?: 
     return concatBytes(header(p, true, 0, rrc), rotateRight(body, rrc));
   }
   const cksumLen = getEncType(p.key.enctype).checksumBytes;
-  const cksum = makeChecksum(p.key, usage, concatBytes(message, header(p, false, 0, 0)));
+  const cksum = makeChecksumOf(p.key, usage, [message, header(p, false, 0, 0)]);
   return concatBytes(header(p, false, cksumLen, rrc), rotateRight(concatBytes(message, cksum), rrc));
 }
 
@@ -110,7 +110,7 @@ export function unwrapToken(p: Omit<WrapParams, 'seqNumber'>, token: Uint8Array)
   const message = body.slice(0, body.length - cksumLen);
   const h = token.slice(0, 16);
   h[4] = h[5] = h[6] = h[7] = 0;
-  const want = makeChecksum(p.key, usage, concatBytes(message, h));
+  const want = makeChecksumOf(p.key, usage, [message, h]);
   if (!constantTimeEqual(want, body.subarray(body.length - cksumLen))) throw new GssError('GSS_S_BAD_MIC', 'Wrap token checksum does not verify');
   return { message, encrypted: false, seqNumber };
 }

@@ -74,6 +74,9 @@ export interface Pac {
 
 const MAX_BUFFERS = 64;
 
+/** One decoder for every PAC string (building one per string showed in the acceptor's profile). */
+const utf16le = new TextDecoder('utf-16le');
+
 function u16(b: Uint8Array, at: number): number {
   return b[at]! | (b[at + 1]! << 8);
 }
@@ -82,7 +85,7 @@ function u32(b: Uint8Array, at: number): number {
 }
 function utf16(b: Uint8Array, at: number, len: number, field: string): string {
   if (len % 2 || at + len > b.length) throw new DecodeError(field, `string at ${at} of ${len} bytes is outside the buffer`, at);
-  return new TextDecoder('utf-16le').decode(b.subarray(at, at + len));
+  return utf16le.decode(b.subarray(at, at + len));
 }
 
 function decodeSignature(d: PacBuffer, field: string): PacSignature {

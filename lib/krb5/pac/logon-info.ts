@@ -7,6 +7,9 @@ import { DecodeError } from '../../errors.js';
 import { NdrReader, NdrWriter, unwrapTypeSerialization, wrapTypeSerialization } from './ndr.js';
 import type { Sid } from './sid.js';
 
+/** One decoder for every string (building one per string showed in the acceptor's profile). */
+const utf16le = new TextDecoder('utf-16le');
+
 export interface GroupMembership {
   relativeId: number;
   attributes: number;
@@ -83,7 +86,7 @@ function readUnicodeBody(r: NdrReader, h: UnicodeStringHeader, what: string): st
   const offset = r.u32(`${what}.Offset`);
   const actual = r.count(`${what}.ActualCount`, 2);
   if (offset !== 0 || actual > max || actual * 2 !== h.length) throw new DecodeError(`${r.field}.${what}`, `conformant string counts ${max}/${offset}/${actual} disagree with Length ${h.length}`, r.off);
-  const s = new TextDecoder('utf-16le').decode(r.bytes(actual * 2, what));
+  const s = utf16le.decode(r.bytes(actual * 2, what));
   r.align(4);
   return s;
 }
