@@ -11,9 +11,18 @@
  * mod_auth_gssapi's GssapiConnectionBound does; such a context is disposed when its connection
  * closes. Failures answer 401 without detail; the error goes to `onError` (never with secrets:
  * tokens are not logged). A token over `maxTokenBytes` answers 400 without running the acceptor.
+ *
+ * Over HTTPS the acceptor is given the connection's tls-server-end-point channel bindings (RFC 5929
+ * section 4.1: a hash of this server's own certificate), so a token made for another TLS channel,
+ * e.g. through a proxy that terminates TLS with its own certificate, is refused (Extended
+ * Protection). `channelBindings` sets the policy: 'if-present' (default) checks the bindings of a
+ * client that sends them and accepts one that sends none (MIT's acceptor behaves so: verified
+ * against MIT 1.20); 'require' also refuses a client without bindings, and any request not over
+ * TLS; 'ignore' gives the acceptor no bindings (anything the client sends is accepted, as before).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { acquireCredentials, createAcceptor } from '../api.js';
 import type { AcceptorOptions, ContextInfo, SecurityContext } from '../context.js';
 import type { Credential } from '../credentials.js';
@@ -26,7 +35,16 @@ export interface NegotiateResult {
   info: ContextInfo;
 }
 
-export interface NegotiateOptions extends AcceptorOptions {
+/** What the middleware does with channel bindings on a TLS connection (see the module comment). */
+export type ChannelBindingsPolicy = 'require' | 'if-present' | 'ignore';
+
+export interface NegotiateOptions extends Omit<AcceptorOptions, 'channelBindings' | 'allowMissingChannelBindings'> {
+  /**
+   * Channel bindings over HTTPS (RFC 5929 tls-server-end-point of this server's certificate):
+   * 'if-present' (default) verifies a client's bindings when it sends them, 'require' refuses a
+   * client without them (and every request not over TLS), 'ignore' passes none to the acceptor.
+   */
+  channelBindings?: ChannelBindingsPolicy;
   /**
    * An 'accept' credential from acquireCredentials, used for every request. Without it negotiate()
    * acquires one from keytab/principal/krb5Config on the first request and reuses it.
@@ -102,6 +120,14 @@ function challenge(res: ServerResponse, token: Uint8Array | undefined, body: str
   res.end(body);
 }
 
+/** This server's certificate (DER) on a TLS connection, else undefined. */
+function ownCertificate(socket: Socket): Uint8Array | undefined {
+  const tls = socket as Partial<TLSSocket>;
+  if (!tls.encrypted || typeof tls.getCertificate !== 'function') return undefined;
+  const cert = tls.getCertificate();
+  return cert && 'raw' in cert && cert.raw ? new Uint8Array(cert.raw) : undefined;
+}
+
 /**
  * Authenticates one request: resolves with the result, or answers the request itself (401) and
  * resolves with undefined. For frameworks without middleware, call it from the handler.
@@ -145,7 +171,19 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
     ctx.dispose();
     ctx = undefined;
   }
-  ctx ??= createAcceptor(o);
+  const policy = o.channelBindings ?? 'if-present';
+  if (!ctx) {
+    const { channelBindings: _p, ...acceptorOptions } = o;
+    const cert = policy === 'ignore' ? undefined : ownCertificate(req.socket);
+    if (policy === 'require' && !cert) {
+      o.onError?.(new GssError('GSS_S_BAD_BINDINGS', 'channel bindings are required (channelBindings: \'require\') but this request did not come over TLS: serve it over HTTPS, or relax the policy'), req);
+      challenge(res, undefined, body);
+      return undefined;
+    }
+    ctx = createAcceptor(cert
+      ? { ...acceptorOptions, channelBindings: { tlsServerEndPoint: cert }, allowMissingChannelBindings: policy === 'if-present' }
+      : acceptorOptions);
+  }
   let out: Uint8Array | undefined;
   try {
     out = await ctx.step(input);
@@ -161,9 +199,16 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
     challenge(res, out, body);
     return undefined;
   }
-  if (out) res.setHeader('WWW-Authenticate', `Negotiate ${Buffer.from(out).toString('base64')}`);
   const info = ctx.info;
   ctx.dispose();
+  // The native backend (MIT) accepts a token without bindings even when given ours: 'require' is
+  // enforced here on GSS_C_CHANNEL_BOUND_FLAG, which both backends set only for matching bindings.
+  if (policy === 'require' && !info.flags.channelBound) {
+    o.onError?.(new GssError('GSS_S_BAD_BINDINGS', 'the client sent no channel bindings and this server requires them (channelBindings: \'require\'): use a client that sends tls-server-end-point bindings'), req);
+    challenge(res, undefined, body);
+    return undefined;
+  }
+  if (out) res.setHeader('WWW-Authenticate', `Negotiate ${Buffer.from(out).toString('base64')}`);
   return { user: info.initiatorName ?? '', info };
 }
 
