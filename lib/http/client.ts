@@ -24,6 +24,7 @@ import { acquireCredentials, createInitiator } from '../api.js';
 import { GssError } from '../errors.js';
 import type { InitiatorOptions } from '../context.js';
 import { type Credential, isCredential } from '../credentials.js';
+import type { NegotiateProxyAgent } from './proxy.js';
 
 const TOKEN = /(?:^|,)\s*Negotiate\s+([A-Za-z0-9+/=]+)/i;
 
@@ -49,6 +50,12 @@ export interface NegotiateFetchOptions extends Partial<Omit<InitiatorOptions, 'c
    * `connectTunnel` plugs in here, so the bindings are those of the origin seen through the tunnel.
    */
   connectTls?: (origin: URL, tls: ConnectionOptions) => Promise<TLSSocket>;
+  /**
+   * Through a proxy that asks for Negotiate: plain HTTP goes through it as a dispatcher, HTTPS
+   * through its authenticated CONNECT tunnel (with the origin's channel bindings). The proxy and
+   * the origin each get their own context (HTTP@proxy-host, then `target`).
+   */
+  proxy?: NegotiateProxyAgent;
 }
 
 /** A direct TLS connection to the origin, resolved once the handshake (and its checks) passed. */
@@ -107,8 +114,10 @@ export async function negotiateFetch(url: string | URL, init: RequestInit = {}, 
   const target = o.target ?? `HTTP@${u.hostname}`;
   let client: Client | undefined;
   let bindings: Uint8Array | undefined;
+  const proxy = o.proxy;
   if (u.protocol === 'https:' && !(init as { dispatcher?: Dispatcher }).dispatcher) {
-    const open = () => (o.connectTls ?? connectDirect)(u, o.tls ?? {});
+    const connectTls = o.connectTls ?? (proxy ? (origin: URL, tls: ConnectionOptions) => proxy.connectTls(origin, tls) : connectDirect);
+    const open = () => connectTls(u, o.tls ?? {});
     const socket = await open();
     try {
       bindings = o.channelBindings === 'none' ? undefined : peerCertificate(socket, u.host);
@@ -118,8 +127,10 @@ export async function negotiateFetch(url: string | URL, init: RequestInit = {}, 
     }
     client = pinnedClient(u, socket, bindings, open);
     init = { ...init, dispatcher: client } as RequestInit;
+  } else if (proxy && !(init as { dispatcher?: Dispatcher }).dispatcher) {
+    init = { ...init, dispatcher: proxy } as RequestInit;
   }
-  const { channelBindings: _cb, tls: _t, connectTls: _c, ...initiatorOptions } = o;
+  const { channelBindings: _cb, tls: _t, connectTls: _c, proxy: _p, ...initiatorOptions } = o;
   let ctx;
   try {
     ctx = createInitiator({ ...initiatorOptions, target, channelBindings: bindings ? { tlsServerEndPoint: bindings } : undefined });
