@@ -159,6 +159,16 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
  */
 export async function negotiateRequest(req: IncomingMessage, o: NegotiateOptions = {}): Promise<NegotiateOutcome> {
   const body = o.unauthorizedBody ?? 'Negotiate authentication required\n';
+  // Node keeps the first of several Authorization headers and drops the rest: which one a proxy
+  // in front acted on is unknown, so such a request is refused outright (RFC 9110 5.3: Authorization
+  // is not a list, a second one is malformed).
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'authorization') count++;
+  if (count > 1) {
+    unpark(req.socket)?.dispose();
+    o.onError?.(new DecodeError('Authorization', `the request carries ${count} Authorization headers; HTTP allows one`), req);
+    return { ok: false, status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'More than one Authorization header\n' };
+  }
   const header = req.headers.authorization;
   const m = header ? NEGOTIATE.exec(header) : null;
   if (!m) {
