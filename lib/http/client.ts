@@ -16,6 +16,8 @@
  * Over HTTPS it opens the TLS connection itself first, and binds the token to it: channel bindings
  * tls-server-end-point (RFC 5929 section 4.1) from the certificate the server presented on that
  * very connection; every leg of the exchange goes on that connection (an undici Client of one).
+ * So each HTTPS call opens its own connection (no pooling across calls). A caller's own
+ * `init.dispatcher` is used as given, and then no bindings are sent (its sockets are not visible here).
  */
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
