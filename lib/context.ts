@@ -18,6 +18,8 @@ export interface ContextFlags {
   sequence?: boolean;
   confidentiality?: boolean;
   integrity?: boolean;
+  /** Acceptor, returned only: the initiator's channel bindings matched the acceptor's (GSS_C_CHANNEL_BOUND_FLAG). */
+  channelBound?: boolean;
 }
 
 export type Credentials =
@@ -76,6 +78,12 @@ export interface AcceptorOptions extends CommonOptions {
   principal?: string;
   /** Where delegated credentials are written (a ccache name), when the initiator delegates. */
   delegatedCcache?: string;
+  /**
+   * With channelBindings: accept an initiator that sent none (all zeros), as MIT does; matching
+   * bindings then show as info.flags.channelBound. Pure only: the native backend (MIT) always
+   * accepts a token without bindings, so check flags.channelBound to require them there. Default false.
+   */
+  allowMissingChannelBindings?: boolean;
 }
 
 export interface PacInfo {

@@ -11,6 +11,8 @@ PKGS=(
   libgssapi3-heimdal libkrb5-26-heimdal libkdc2-heimdal libhdb9-heimdal libkadm5srv8-heimdal libkadm5clnt7-heimdal libsl0-heimdal libotp0-heimdal libkafs0-heimdal libhx509-5-heimdal libcap-ng0
   # Apache with mod_auth_gssapi, curl with GSS-Negotiate, headless Chromium (a browser as the client)
   apache2 libapache2-mod-auth-gssapi curl chromium
+  # Squid with negotiate_kerberos_auth: a proxy answering 407 Proxy-Authenticate: Negotiate (test/http/proxy)
+  squid
   # NTLM (MS-NLMP) as a GSSAPI mechanism plugin for MIT (/etc/gss/mech.d): the NTLM cross-checks (test/ntlm)
   gss-ntlmssp
   # Samba AD DC (Heimdal KDC inside)

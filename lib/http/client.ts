@@ -12,11 +12,21 @@
  * It sends the first token with the request (the server's 401 is not waited for), answers a 401
  * that carries a Negotiate token (multi-leg), and verifies the server's final token (mutual
  * authentication): a response whose token does not verify is an error, never returned as success.
+ *
+ * Over HTTPS it opens the TLS connection itself first, and binds the token to it: channel bindings
+ * tls-server-end-point (RFC 5929 section 4.1) from the certificate the server presented on that
+ * very connection; every leg of the exchange goes on that connection (an undici Client of one).
+ * So each HTTPS call opens its own connection (no pooling across calls). A caller's own
+ * `init.dispatcher` is used as given, and then no bindings are sent (its sockets are not visible here).
  */
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import { Client, type Dispatcher } from 'undici';
 import { acquireCredentials, createInitiator } from '../api.js';
 import { GssError } from '../errors.js';
 import type { InitiatorOptions } from '../context.js';
 import { type Credential, isCredential } from '../credentials.js';
+import type { NegotiateProxyAgent } from './proxy.js';
 
 const TOKEN = /(?:^|,)\s*Negotiate\s+([A-Za-z0-9+/=]+)/i;
 
@@ -25,11 +35,76 @@ function serverToken(res: Response): Uint8Array | undefined {
   return m ? new Uint8Array(Buffer.from(m[1]!, 'base64')) : undefined;
 }
 
-export interface NegotiateFetchOptions extends Partial<InitiatorOptions> {
+export interface NegotiateFetchOptions extends Partial<Omit<InitiatorOptions, 'channelBindings'>> {
   /** Default: "HTTP@" + the URL's host name. */
   target?: string;
   /** The most round trips (default 4). */
   maxLegs?: number;
+  /**
+   * Over HTTPS: 'tls-server-end-point' (default) binds the token to the server certificate of the
+   * connection (RFC 5929), which servers with Extended Protection require; 'none' sends no bindings.
+   */
+  channelBindings?: 'tls-server-end-point' | 'none';
+  /** TLS options for HTTPS origins (ca, cert, rejectUnauthorized...); servername defaults to the host. */
+  tls?: ConnectionOptions;
+  /**
+   * Opens the connection to an HTTPS origin (default: tls.connect). A proxy dispatcher's
+   * `connectTunnel` plugs in here, so the bindings are those of the origin seen through the tunnel.
+   */
+  connectTls?: (origin: URL, tls: ConnectionOptions) => Promise<TLSSocket>;
+  /**
+   * Through a proxy that asks for Negotiate: plain HTTP goes through it as a dispatcher, HTTPS
+   * through its authenticated CONNECT tunnel (with the origin's channel bindings). The proxy and
+   * the origin each get their own context (HTTP@proxy-host, then `target`).
+   */
+  proxy?: NegotiateProxyAgent;
+}
+
+/** A direct TLS connection to the origin, resolved once the handshake (and its checks) passed. */
+export function connectDirect(origin: URL, options: ConnectionOptions = {}): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({
+      host: origin.hostname.replace(/^\[|\]$/g, ''), port: Number(origin.port || 443),
+      servername: /^[\d.]+$|:/.test(origin.hostname) ? undefined : origin.hostname, ALPNProtocols: ['http/1.1'], ...options,
+    });
+    socket.once('secureConnect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** The peer's certificate (DER) on a TLS socket. */
+function peerCertificate(socket: TLSSocket, what: string): Uint8Array {
+  const raw = socket.getPeerCertificate()?.raw;
+  if (!raw || raw.length === 0) throw new GssError('GSS_S_BAD_BINDINGS', `${what} presented no certificate: no tls-server-end-point channel bindings can be made (set channelBindings: 'none' to send none)`);
+  return new Uint8Array(raw);
+}
+
+/**
+ * One undici Client over the given TLS socket: every leg of the exchange goes on that connection.
+ * Should it close, a new one is opened, and must present the same certificate (the token is bound to it).
+ */
+function pinnedClient(origin: URL, first: TLSSocket, cert: Uint8Array | undefined, reconnect: () => Promise<TLSSocket>): Client {
+  let next: Socket | undefined = first;
+  return new Client(origin.origin, {
+    connect: (_opts, cb) => {
+      const s = next;
+      next = undefined;
+      if (s && !s.destroyed) {
+        cb(null, s);
+        return;
+      }
+      reconnect().then((again) => {
+        if (cert && !Buffer.from(peerCertificate(again, origin.host)).equals(cert)) {
+          again.destroy();
+          throw new GssError('GSS_S_BAD_BINDINGS', `${origin.host} presented another certificate on a new connection: the channel bindings no longer hold`);
+        }
+        cb(null, again);
+      }).catch((err: Error) => cb(err, null));
+    },
+  });
 }
 
 /**
@@ -37,8 +112,34 @@ export interface NegotiateFetchOptions extends Partial<InitiatorOptions> {
  * 'initiate' }) (its tickets are reused); the option forms acquire for this request alone.
  */
 export async function negotiateFetch(url: string | URL, init: RequestInit = {}, o: NegotiateFetchOptions = {}): Promise<Response> {
-  const target = o.target ?? `HTTP@${new URL(url).hostname}`;
-  const ctx = createInitiator({ ...o, target });
+  const u = new URL(url);
+  const target = o.target ?? `HTTP@${u.hostname}`;
+  let client: Client | undefined;
+  let bindings: Uint8Array | undefined;
+  const proxy = o.proxy;
+  if (u.protocol === 'https:' && !(init as { dispatcher?: Dispatcher }).dispatcher) {
+    const connectTls = o.connectTls ?? (proxy ? (origin: URL, tls: ConnectionOptions) => proxy.connectTls(origin, tls) : connectDirect);
+    const open = () => connectTls(u, o.tls ?? {});
+    const socket = await open();
+    try {
+      bindings = o.channelBindings === 'none' ? undefined : peerCertificate(socket, u.host);
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    client = pinnedClient(u, socket, bindings, open);
+    init = { ...init, dispatcher: client } as RequestInit;
+  } else if (proxy && !(init as { dispatcher?: Dispatcher }).dispatcher) {
+    init = { ...init, dispatcher: proxy } as RequestInit;
+  }
+  const { channelBindings: _cb, tls: _t, connectTls: _c, proxy: _p, ...initiatorOptions } = o;
+  let ctx;
+  try {
+    ctx = createInitiator({ ...initiatorOptions, target, channelBindings: bindings ? { tlsServerEndPoint: bindings } : undefined });
+  } catch (err) {
+    void client?.destroy();
+    throw err;
+  }
   try {
     let token = await ctx.step();
     // The caller may have just read a previous response to its end: fetch (undici) returns that
@@ -70,8 +171,13 @@ export async function negotiateFetch(url: string | URL, init: RequestInit = {}, 
       return res;
     }
     throw new GssError('GSS_S_FAILURE', `${target}: Negotiate did not complete in ${o.maxLegs ?? 4} round trips`);
+  } catch (err) {
+    void client?.destroy();
+    throw err;
   } finally {
     ctx.dispose();
+    // Closes once the response's body has been read (undici's close waits for its requests).
+    void client?.close().catch(() => {});
   }
 }
 

@@ -11,9 +11,18 @@
  * mod_auth_gssapi's GssapiConnectionBound does; such a context is disposed when its connection
  * closes. Failures answer 401 without detail; the error goes to `onError` (never with secrets:
  * tokens are not logged). A token over `maxTokenBytes` answers 400 without running the acceptor.
+ *
+ * Over HTTPS the acceptor is given the connection's tls-server-end-point channel bindings (RFC 5929
+ * section 4.1: a hash of this server's own certificate), so a token made for another TLS channel,
+ * e.g. through a proxy that terminates TLS with its own certificate, is refused (Extended
+ * Protection). `channelBindings` sets the policy: 'if-present' (default) checks the bindings of a
+ * client that sends them and accepts one that sends none (MIT's acceptor behaves so: verified
+ * against MIT 1.20); 'require' also refuses a client without bindings, and any request not over
+ * TLS; 'ignore' gives the acceptor no bindings (anything the client sends is accepted, as before).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { acquireCredentials, createAcceptor } from '../api.js';
 import type { AcceptorOptions, ContextInfo, SecurityContext } from '../context.js';
 import type { Credential } from '../credentials.js';
@@ -26,7 +35,16 @@ export interface NegotiateResult {
   info: ContextInfo;
 }
 
-export interface NegotiateOptions extends AcceptorOptions {
+/** What the middleware does with channel bindings on a TLS connection (see the module comment). */
+export type ChannelBindingsPolicy = 'require' | 'if-present' | 'ignore';
+
+export interface NegotiateOptions extends Omit<AcceptorOptions, 'channelBindings' | 'allowMissingChannelBindings'> {
+  /**
+   * Channel bindings over HTTPS (RFC 5929 tls-server-end-point of this server's certificate):
+   * 'if-present' (default) verifies a client's bindings when it sends them, 'require' refuses a
+   * client without them (and every request not over TLS), 'ignore' passes none to the acceptor.
+   */
+  channelBindings?: ChannelBindingsPolicy;
   /**
    * An 'accept' credential from acquireCredentials, used for every request. Without it negotiate()
    * acquires one from keytab/principal/krb5Config on the first request and reuses it.
@@ -95,11 +113,36 @@ function unpark(socket: Socket): SecurityContext | undefined {
   return p.ctx;
 }
 
-function challenge(res: ServerResponse, token: Uint8Array | undefined, body: string): void {
-  res.statusCode = 401;
-  res.setHeader('WWW-Authenticate', token ? `Negotiate ${Buffer.from(token).toString('base64')}` : 'Negotiate');
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.end(body);
+/**
+ * What to answer a request: go on (with the mutual-authentication header to add), or stop with
+ * this status, headers and body. Framework adapters map it onto their reply objects.
+ */
+export type NegotiateOutcome =
+  | { ok: true; result: NegotiateResult; headers: Record<string, string> }
+  | { ok: false; status: 400 | 401; headers: Record<string, string>; body: string };
+
+function challenge(token: Uint8Array | undefined, body: string): NegotiateOutcome {
+  return {
+    ok: false, status: 401, body,
+    headers: { 'WWW-Authenticate': token ? `Negotiate ${Buffer.from(token).toString('base64')}` : 'Negotiate', 'Content-Type': 'text/plain; charset=utf-8' },
+  };
+}
+
+/** Writes an outcome to a node:http response: the headers always, the status and body when it stops. */
+export function applyOutcome(res: ServerResponse, out: NegotiateOutcome): NegotiateResult | undefined {
+  for (const [k, v] of Object.entries(out.headers)) res.setHeader(k, v);
+  if (out.ok) return out.result;
+  res.statusCode = out.status;
+  res.end(out.body);
+  return undefined;
+}
+
+/** This server's certificate (DER) on a TLS connection, else undefined. */
+function ownCertificate(socket: Socket): Uint8Array | undefined {
+  const tls = socket as Partial<TLSSocket>;
+  if (!tls.encrypted || typeof tls.getCertificate !== 'function') return undefined;
+  const cert = tls.getCertificate();
+  return cert && 'raw' in cert && cert.raw ? new Uint8Array(cert.raw) : undefined;
 }
 
 /**
@@ -107,12 +150,29 @@ function challenge(res: ServerResponse, token: Uint8Array | undefined, body: str
  * resolves with undefined. For frameworks without middleware, call it from the handler.
  */
 export async function authenticate(req: IncomingMessage, res: ServerResponse, o: NegotiateOptions = {}): Promise<NegotiateResult | undefined> {
+  return applyOutcome(res, await negotiateRequest(req, o));
+}
+
+/**
+ * The decision alone, for a request's Authorization header: nothing is written. A multi-leg context
+ * waits on req.socket for the next leg. The core of authenticate() and of every adapter.
+ */
+export async function negotiateRequest(req: IncomingMessage, o: NegotiateOptions = {}): Promise<NegotiateOutcome> {
   const body = o.unauthorizedBody ?? 'Negotiate authentication required\n';
+  // Node keeps the first of several Authorization headers and drops the rest: which one a proxy
+  // in front acted on is unknown, so such a request is refused outright (RFC 9110 5.3: Authorization
+  // is not a list, a second one is malformed).
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'authorization') count++;
+  if (count > 1) {
+    unpark(req.socket)?.dispose();
+    o.onError?.(new DecodeError('Authorization', `the request carries ${count} Authorization headers; HTTP allows one`), req);
+    return { ok: false, status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'More than one Authorization header\n' };
+  }
   const header = req.headers.authorization;
   const m = header ? NEGOTIATE.exec(header) : null;
   if (!m) {
-    challenge(res, undefined, body);
-    return undefined;
+    return challenge(undefined, body);
   }
   const b64 = m[1]!;
   const maxTokenBytes = o.maxTokenBytes ?? 64 * 1024;
@@ -124,10 +184,7 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
   if (Math.floor((chars * 3) / 4) > maxTokenBytes) {
     unpark(req.socket)?.dispose();
     o.onError?.(new GssError('GSS_S_DEFECTIVE_TOKEN', `the Negotiate token is larger than maxTokenBytes (${maxTokenBytes} bytes): raise the middleware's maxTokenBytes if such tokens are legitimate`), req);
-    res.statusCode = 400;
-    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.end('Negotiate token too large\n');
-    return undefined;
+    return { ok: false, status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'Negotiate token too large\n' };
   }
   const input = BASE64.test(b64) ? Buffer.from(b64, 'base64') : undefined;
   if (!input || input.length === 0) {
@@ -136,8 +193,7 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
     // no context. A context waiting on this connection is abandoned by the client: dispose it.
     unpark(req.socket)?.dispose();
     o.onError?.(new DecodeError('Authorization: Negotiate', input ? 'the token is empty' : 'the token is not well-formed base64'), req);
-    challenge(res, undefined, body);
-    return undefined;
+    return challenge(undefined, body);
   }
   let ctx = unpark(req.socket);
   // A NegTokenInit (framed, 0x60) always starts a new context on this connection.
@@ -145,26 +201,43 @@ export async function authenticate(req: IncomingMessage, res: ServerResponse, o:
     ctx.dispose();
     ctx = undefined;
   }
-  ctx ??= createAcceptor(o);
+  const policy = o.channelBindings ?? 'if-present';
+  if (!ctx) {
+    const { channelBindings: _p, ...acceptorOptions } = o;
+    const cert = policy === 'ignore' ? undefined : ownCertificate(req.socket);
+    if (policy === 'require' && !cert) {
+      o.onError?.(new GssError('GSS_S_BAD_BINDINGS', 'channel bindings are required (channelBindings: \'require\') but this request did not come over TLS: serve it over HTTPS, or relax the policy'), req);
+      return challenge(undefined, body);
+    }
+    ctx = createAcceptor(cert
+      ? { ...acceptorOptions, channelBindings: { tlsServerEndPoint: cert }, allowMissingChannelBindings: policy === 'if-present' }
+      : acceptorOptions);
+  }
   let out: Uint8Array | undefined;
   try {
     out = await ctx.step(input);
   } catch (err) {
     o.onError?.(err, req);
     ctx.dispose();
-    challenge(res, undefined, body);
-    return undefined;
+    return challenge(undefined, body);
   }
   if (!ctx.complete) {
     if (req.socket.destroyed) ctx.dispose();
     else park(req.socket, ctx);
-    challenge(res, out, body);
-    return undefined;
+    return challenge(out, body);
   }
-  if (out) res.setHeader('WWW-Authenticate', `Negotiate ${Buffer.from(out).toString('base64')}`);
   const info = ctx.info;
   ctx.dispose();
-  return { user: info.initiatorName ?? '', info };
+  // The native backend (MIT) accepts a token without bindings even when given ours: 'require' is
+  // enforced here on GSS_C_CHANNEL_BOUND_FLAG, which both backends set only for matching bindings.
+  if (policy === 'require' && !info.flags.channelBound) {
+    o.onError?.(new GssError('GSS_S_BAD_BINDINGS', 'the client sent no channel bindings and this server requires them (channelBindings: \'require\'): use a client that sends tls-server-end-point bindings'), req);
+    return challenge(undefined, body);
+  }
+  return {
+    ok: true, result: { user: info.initiatorName ?? '', info },
+    headers: out ? { 'WWW-Authenticate': `Negotiate ${Buffer.from(out).toString('base64')}` } : {},
+  };
 }
 
 /**
@@ -202,14 +275,24 @@ function perContext(o: NegotiateOptions, credentials: Credential): NegotiateOpti
  * reused for every request; pass `credentials` to share one across middlewares.
  */
 export function negotiate(o: NegotiateOptions = {}) {
-  const credential = credentialSource(o);
+  const decide = createAuthenticator(o);
   return (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
-    credential()
-      .then((credentials) => authenticate(req, res, credentials ? perContext(o, credentials) : o))
-      .then((r) => {
+    decide(req)
+      .then((out) => {
+        const r = applyOutcome(res, out);
         if (!r) return;
         req.negotiate = r;
         next();
       }, next);
   };
+}
+
+/**
+ * negotiateRequest() with the credential acquired once (on the first request) and reused: what
+ * negotiate() and the framework adapters (spnego/http/fastify, koa, passport) run per request.
+ * Rejects only when the credential cannot be acquired (a server misconfiguration, not the client's).
+ */
+export function createAuthenticator(o: NegotiateOptions = {}): (req: IncomingMessage) => Promise<NegotiateOutcome> {
+  const credential = credentialSource(o);
+  return (req) => credential().then((credentials) => negotiateRequest(req, credentials ? perContext(o, credentials) : o));
 }

@@ -30,6 +30,8 @@ export interface Krb5AcceptorParams {
   replayCache?: ReplayCache;
   /** Required bindings; when set, an initiator sending other (or no) bindings is refused. */
   channelBindings?: ChannelBindings;
+  /** With channelBindings: accept an initiator that sent none (MIT's behaviour). */
+  allowMissingBindings?: boolean;
   /** Seconds (krb5.conf clockskew); default 300. */
   clockSkew?: number;
   now?: () => Date;
@@ -109,8 +111,10 @@ export class Krb5Acceptor {
       throw kerberosError(ErrorCode.KRB_AP_ERR_INAPP_CKSUM, 'the authenticator has no GSS (0x8003) checksum');
     }
     const gss = decodeAuthenticatorChecksum(auth.cksum.checksum);
-    this.checkBindings(gss.bnd, auth);
-    let flags = gss.flags;
+    const bound = this.checkBindings(gss.bnd, auth);
+    // GSS_C_CHANNEL_BOUND_FLAG is a return flag: whatever the initiator put there is not kept.
+    let flags = gss.flags & ~GssFlags.channelBound;
+    if (bound) flags |= GssFlags.channelBound;
     const mutual = (flags & GssFlags.mutual) !== 0 || hasFlag(apReq.apOptions, ApOptions['mutual-required']);
     if (mutual) flags |= GssFlags.mutual;
     // Integrity and confidentiality are always available with the krb5 mechanism (RFC 4121 4.1.1.1).
@@ -229,19 +233,24 @@ export class Krb5Acceptor {
     if (t - ticket.endtime.getTime() > skew) throw kerberosError(ErrorCode.KRB_AP_ERR_TKT_EXPIRED, `the ticket expired at ${ticket.endtime.toISOString()}`);
   }
 
-  private checkBindings(bnd: Uint8Array, auth: Authenticator): void {
+  /** True when the initiator's bindings were checked and match (GSS_C_CHANNEL_BOUND_FLAG). */
+  private checkBindings(bnd: Uint8Array, auth: Authenticator): boolean {
     const zero = bnd.every((b) => b === 0);
     if (this.p.channelBindings) {
       const want = channelBindingsHash(this.p.channelBindings);
       if (zero) {
-        // MS-KILE 3.2.5.8: a client that announced KERB_AP_OPTIONS_CBT must send bindings.
+        // MIT accepts a token without bindings; so do we when asked (allowMissingBindings), unless
+        // the client announced KERB_AP_OPTIONS_CBT (MS-KILE 3.2.5.8: it must then send them).
+        if (this.p.allowMissingBindings && !this.announcedCbt(auth)) return false;
         throw new GssError('GSS_S_BAD_BINDINGS', 'the initiator sent no channel bindings, and this acceptor requires them');
       }
       if (!constantTimeEqual(bnd, want)) throw new GssError('GSS_S_BAD_BINDINGS', 'channel bindings do not match (different TLS channel or endpoint?)');
+      return true;
     } else if (!zero && this.announcedCbt(auth)) {
       // The initiator bound the token to a channel this acceptor knows nothing about: MIT accepts
       // bindings it was not given; so do we, as RFC 4121 4.1.1.2 leaves it to the acceptor.
     }
+    return false;
   }
 
   private announcedCbt(auth: Authenticator): boolean {

@@ -21,6 +21,7 @@ export function gssFlagsToOptions(f: number): ContextFlags {
     sequence: (f & GssFlags.sequence) !== 0,
     confidentiality: (f & GssFlags.conf) !== 0,
     integrity: (f & GssFlags.integ) !== 0,
+    channelBound: (f & GssFlags.channelBound) !== 0,
   };
 }
 

@@ -99,6 +99,7 @@ export function createPureAcceptor(o: AcceptorOptions & { replayCache?: ReplayCa
     keyFor: cred.keyFor,
     replayCache: o.replayCache ?? cred.replayCache,
     channelBindings: toChannelBindings(o.channelBindings),
+    allowMissingBindings: o.allowMissingChannelBindings === true,
     clockSkew: config.clockSkew,
     now: o.now,
     allowWeak,

@@ -35,6 +35,8 @@ const NEEDS: Record<string, string[]> = {
   'mit-kdc': ['/usr/sbin/krb5kdc', '/usr/sbin/kdb5_util', '/usr/bin/kinit'],
   'apache-negotiate': ['/usr/sbin/krb5kdc', '/usr/sbin/apache2', '/usr/lib/apache2/modules/mod_auth_gssapi.so'],
   'samba-ad': ['/usr/bin/samba-tool', '/usr/sbin/samba'],
+  // Squid with Negotiate proxy authentication (Debian package squid); its keytab comes from the test.
+  'squid-negotiate': ['/usr/sbin/squid', '/usr/lib/squid/negotiate_kerberos_auth', '/usr/bin/curl'],
   // Unpacked next to MIT's by scripts/heimdal-extract.sh (the packages conflict with MIT's).
   'heimdal-kdc': ['/opt/spnego-heimdal/usr/lib/heimdal-servers/kdc', '/opt/spnego-heimdal/usr/bin/kadmin.heimdal', '/opt/spnego-heimdal/usr/bin/kinit.heimdal'],
   // Clients and tools the tests run (nothing to start).
@@ -48,7 +50,7 @@ const NEEDS: Record<string, string[]> = {
   wine: ['/usr/lib/wine/wine64', '/usr/lib/wine/wineserver'],
 };
 /** Peers that bind daemons or system addresses and so need root. */
-const ROOT_PEERS = new Set(['apache-negotiate', 'samba-ad']);
+const ROOT_PEERS = new Set(['apache-negotiate', 'samba-ad', 'squid-negotiate']);
 
 /** Peers of this process whose recipe failed to start them, with the reason (see startPeer). */
 const startFailures = new Map<string, string>();

@@ -8,6 +8,8 @@ import { DecodeError } from '../../errors.js';
 /** GSS context flags as they travel in Flags (RFC 4121 4.1.1.1; DCE style from MS-KILE 3.2.5.2). */
 export const GssFlags = {
   deleg: 1, mutual: 2, replay: 4, sequence: 8, conf: 16, integ: 32, anon: 64, dceStyle: 0x1000,
+  /** Return flag only (GSS_C_CHANNEL_BOUND_FLAG, MIT 1.19+): the initiator's bindings matched the acceptor's. */
+  channelBound: 0x800,
 } as const;
 
 export interface AuthenticatorChecksum {
