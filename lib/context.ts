@@ -140,7 +140,8 @@ export interface ContextInfo {
   flags: ContextFlags;
   expiresAt?: Date;
   sessionKey?: { enctype: number; key: Uint8Array };
-  spnego?: { mechTypes: Uint8Array; micSent?: Uint8Array; micReceived?: Uint8Array };
+  /** fallbackReason (pure initiator): why Kerberos could not start, when NTLM was offered alone instead. */
+  spnego?: { mechTypes: Uint8Array; micSent?: Uint8Array; micReceived?: Uint8Array; fallbackReason?: string };
   pac?: PacInfo;
   /**
    * NTLM contexts: the user and domain of the AUTHENTICATE_MESSAGE (the acceptor's are verified

@@ -164,6 +164,7 @@ export class PureContext implements SecurityContext {
     if (this.spnego?.state) {
       const st = this.spnego.state;
       info.spnego = { mechTypes: st.mechTypesDer, micSent: st.micSent, micReceived: st.micReceived };
+      if (st.fallbackReason) info.spnego.fallbackReason = st.fallbackReason;
     }
     if (m instanceof Krb5AcceptorMech && m.pac) info.pac = m.pac;
     return info;

@@ -180,9 +180,26 @@ test('Kerberos cannot start: the initiator falls back to NTLM, listed alone with
       checkMics(i, a, tokens);
       assert.deepEqual(a.info.ntlm, { user: 'alice', domain: REALM, workstation: '' });
       if (o.target === 'HTTP@127.0.0.1') assert.equal(kdc.stats.tgs, before, 'no TGS request for an IP address');
-      else assert.ok(kdc.stats.tgs > before, 'the KDC was asked first');
+      else {
+        assert.ok(kdc.stats.tgs > before, 'the KDC was asked first');
+        assert.match(i.info.spnego?.fallbackReason ?? '', /./, 'why Kerberos could not start');
+      }
     });
   }
+  await t.test('the KDC is unreachable (connection refused)', async () => {
+    const conf = join(dir, 'unreachable.conf');
+    writeFileSync(conf, `[libdefaults]\n default_realm = ${REALM}\n dns_lookup_kdc = false\n[realms]\n ${REALM} = {\n  kdc = tcp/127.0.0.1:1\n }\n`);
+    const i = createInitiator({ backend: 'pure', target: 'HTTP@localhost', credentials: { principal: `alice@${REALM}`, password: 'alice-pw' }, ntlm: true, krb5Config: conf });
+    const a = ntlmAcceptor();
+    const tokens = await exchange(i, a);
+    assert.ok(i.complete && a.complete);
+    assert.deepEqual(init(tokens[0]!).mechTypes, [MechOid.ntlm]);
+    assert.ok(i.info.spnego?.fallbackReason);
+  });
+  await t.test('without the ntlm option there is no fallback: the Kerberos error stands', async () => {
+    const i = createInitiator({ backend: 'pure', target: 'HTTP@nosuchhost', credentials: { principal: `alice@${REALM}`, password: 'alice-pw' }, krb5Config });
+    await assert.rejects(i.step());
+  });
 });
 
 test('raw NTLM (mech ntlm): NTLMSSP messages without SPNEGO', async () => {
