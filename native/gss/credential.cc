@@ -251,9 +251,10 @@ CallStatus AcquireCredential(CredState& c, CredRequest& r) {
     for (gss_cred_id_t h : {c.cred, c.spnegoCred}) {
       if (h == GSS_C_NO_CREDENTIAL) continue;
       st = Status(lib, "gss_krb5_set_allowable_enctypes", lib.krb5_set_allowable_enctypes(&minor, h, n, const_cast<int32_t*>(list)), minor);
-      // GSS_S_UNAVAILABLE: no element of this (union) credential took the option, i.e. it holds no
-      // Kerberos key (an SPNEGO credential of gss-ntlmssp alone): no Kerberos enctype to restrict.
-      if (st.failed() && (st.major & 0xffff0000u) == (16u << 16)) {
+      // MIT's mechglue answers GSS_S_UNAVAILABLE when no element of the (union) credential took the
+      // option: it holds no Kerberos element (an SPNEGO credential of gss-ntlmssp alone), so there is
+      // no Kerberos enctype to restrict. MIT's krb5 mechanism always takes it.
+      if (st.failed() && mit && (st.major & 0xffff0000u) == (16u << 16)) {
         st = CallStatus{};
         continue;
       }
