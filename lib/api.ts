@@ -10,17 +10,19 @@ import * as native from './native/index.js';
 import { createPureAcceptor, createPureInitiator } from './pure/index.js';
 import { acquirePureCredential } from './pure/credentials.js';
 
-function pickBackend(choice: BackendChoice | undefined, library?: string, krb5Config?: string): Backend {
+function pickBackend(choice: BackendChoice | undefined, library?: string, krb5Config?: string, pureOnly = false): Backend {
   const b = choice ?? 'auto';
   if (b === 'pure' || b === 'native') return b;
   if (b !== 'auto') throw new UsageError(`backend must be 'auto', 'native' or 'pure', not '${String(b)}'`);
+  // The ntlm option (and raw mech 'ntlm') are the pure backend's; native NTLM is gss-ntlmssp's, configured outside.
+  if (pureOnly) return 'pure';
   // A krb5.conf other than KRB5_CONFIG can only be honoured by the pure backend.
   if (krb5Config && krb5Config !== process.env.KRB5_CONFIG) return 'pure';
   return native.nativeInfo(library).loaded ? 'native' : 'pure';
 }
 
 function checkMech(m: unknown): void {
-  if (m !== undefined && m !== 'spnego' && m !== 'kerberos') throw new UsageError(`mech must be 'spnego' or 'kerberos', not '${String(m)}'`);
+  if (m !== undefined && m !== 'spnego' && m !== 'kerberos' && m !== 'ntlm') throw new UsageError(`mech must be 'spnego', 'kerberos' or 'ntlm', not '${String(m)}'`);
 }
 
 /**
@@ -42,7 +44,7 @@ export function createInitiator(opts: InitiatorOptions): SecurityContext {
   checkMech(opts.mech);
   const backend = isCredential(opts.credentials)
     ? credentialBackend(opts.credentials, 'initiate', opts.backend)
-    : pickBackend(opts.backend, opts.gssapiLibrary, opts.krb5Config);
+    : pickBackend(opts.backend, opts.gssapiLibrary, opts.krb5Config, !!opts.ntlm || opts.mech === 'ntlm');
   const ctx = backend === 'native' ? native.createNativeContext('initiator', opts) : createPureInitiator(opts);
   return opts.recorder ? opts.recorder.watch(ctx) : ctx;
 }
@@ -54,7 +56,7 @@ export function createAcceptor(opts: AcceptorOptions = {}): SecurityContext {
   }
   const backend = opts.credentials
     ? credentialBackend(opts.credentials, 'accept', opts.backend)
-    : pickBackend(opts.backend, opts.gssapiLibrary);
+    : pickBackend(opts.backend, opts.gssapiLibrary, undefined, !!opts.ntlm || opts.mech === 'ntlm');
   const ctx = backend === 'native' ? native.createNativeContext('acceptor', opts) : createPureAcceptor(opts);
   return opts.recorder ? opts.recorder.watch(ctx) : ctx;
 }

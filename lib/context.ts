@@ -5,10 +5,13 @@
  */
 import type { ChannelBindings } from './krb5/gss/channel-bindings.js';
 import type { Credential } from './credentials.js';
+import type { ReplayCache } from './krb5/replay-cache.js';
+import type { NtlmUserStore } from './ntlm/users.js';
 
 export type Backend = 'native' | 'pure';
 export type BackendChoice = Backend | 'auto';
-export type MechChoice = 'spnego' | 'kerberos';
+/** 'ntlm': raw NTLMSSP messages without SPNEGO (HTTP `WWW-Authenticate: NTLM`); pure backend only. */
+export type MechChoice = 'spnego' | 'kerberos' | 'ntlm';
 
 /** GSS request/return flags (RFC 2743 section 2.2.1), one boolean each. */
 export interface ContextFlags {
@@ -59,6 +62,39 @@ export interface TokenRecorder {
   watch<T extends SecurityContext>(ctx: T): T;
 }
 
+/**
+ * NTLM (MS-NLMP, NTLMv2 only) for an initiator, pure backend: offered after Kerberos under SPNEGO,
+ * and used first when Kerberos cannot start (no ticket obtainable, no KDC in reach, a target given
+ * as an IP address), as Windows' Negotiate does.
+ */
+export interface NtlmInitiatorSettings {
+  /**
+   * NTLM's own credentials; default: `credentials` when it is { principal, password }. The
+   * principal is 'user@DOMAIN' or 'DOMAIN\\user'; ntHash is the 16-byte MD4 of the UTF-16LE password.
+   */
+  credentials?: { principal: string; password: string } | { principal: string; ntHash: Uint8Array };
+  /** The workstation name sent in the AUTHENTICATE_MESSAGE (default none). */
+  workstation?: string;
+}
+
+/** NTLM for an acceptor, pure backend: validated against the application's user store (no domain controller). */
+export interface NtlmAcceptorSettings {
+  /** (user, domain) => the user's 16-byte NT hash, or undefined for an unknown user. */
+  users?: NtlmUserStore;
+  /** Or a file in either format gss-ntlmssp reads from NTLM_USER_FILE (DOMAIN:USER:PASSWORD, smbpasswd). */
+  userFile?: string;
+  /** Our SPN (e.g. 'HTTP/www.example.test'): a client's MsvAvTargetName must name it. Default: from `principal`, when given. */
+  targetName?: string;
+  /** Refuse clients that send no MsvAvTargetName. Default false. */
+  requireTargetName?: boolean;
+  /** With channelBindings: accept a client that sends none. Default false. */
+  allowMissingChannelBindings?: boolean;
+  /** NetBIOS domain name in the CHALLENGE (default WORKGROUP). */
+  domain?: string;
+  /** Server challenges and NTProofStrs seen (default: the process's NTLM cache). */
+  replayCache?: ReplayCache;
+}
+
 export interface InitiatorOptions extends CommonOptions {
   /** 'HTTP@host' (host-based service) or 'HTTP/host@REALM' (principal). */
   target: string;
@@ -67,6 +103,8 @@ export interface InitiatorOptions extends CommonOptions {
   flags?: ContextFlags;
   /** Pure only: path to krb5.conf (default env KRB5_CONFIG, then /etc/krb5.conf). */
   krb5Config?: string;
+  /** Pure only: NTLM as the fallback mechanism (true: with `credentials`' password). */
+  ntlm?: boolean | NtlmInitiatorSettings;
 }
 
 export interface AcceptorOptions extends CommonOptions {
@@ -84,6 +122,12 @@ export interface AcceptorOptions extends CommonOptions {
    * accepts a token without bindings, so check flags.channelBound to require them there. Default false.
    */
   allowMissingChannelBindings?: boolean;
+  /**
+   * Pure only: accept NTLM too, against this user store. Kerberos stays on (and is chosen when the
+   * initiator lists it first) unless spnego.mechs lists no Kerberos OID: e.g. { mechs: ['ntlm'] }
+   * for a server without a keytab.
+   */
+  ntlm?: NtlmAcceptorSettings;
 }
 
 export interface PacInfo {
@@ -104,8 +148,15 @@ export interface ContextInfo {
   flags: ContextFlags;
   expiresAt?: Date;
   sessionKey?: { enctype: number; key: Uint8Array };
-  spnego?: { mechTypes: Uint8Array; micSent?: Uint8Array; micReceived?: Uint8Array };
+  /** fallbackReason (pure initiator): why Kerberos could not start, when NTLM was offered alone instead. */
+  spnego?: { mechTypes: Uint8Array; micSent?: Uint8Array; micReceived?: Uint8Array; fallbackReason?: string };
   pac?: PacInfo;
+  /**
+   * NTLM contexts: the user and domain of the AUTHENTICATE_MESSAGE (the acceptor's are verified
+   * against its user store), and the client's workstation name (acceptor). initiatorName is then
+   * 'DOMAIN\\user' (gss-ntlmssp's display form), or 'user' when the domain is empty.
+   */
+  ntlm?: { user: string; domain: string; workstation?: string };
   /** Native only: the library that ran (e.g. 'MIT 1.20.1'). */
   library?: string;
 }

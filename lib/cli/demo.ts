@@ -5,12 +5,15 @@
  * the acceptor's mechListMIC with accept-incomplete; the initiator's with accept-completed; a first
  * protected message), prints each token decoded, and ends with the table of mechListMIC bytes, each
  * recomputed by the pure code. Exit status 1 on any mismatch or failure.
+ * Then the NTLM pairings (pure -> pure always; with the native backend when gss-ntlmssp is loaded by
+ * MIT's mechglue): a target without an SPN (an IP address), so the initiator's Kerberos cannot start
+ * and it offers NTLM alone; three NTLM legs inside SPNEGO and the mechListMICs keyed with NTLM's keys.
  *
  * SPNEGO_DEMO_FAULT=mic-byte is a test fault injection (test/cli/demo.test.ts): it flips one checksum
  * byte of each acceptor mechListMIC before the cross-check, to prove the table can say "NO". Any other
  * non-empty value is refused; the run announces the fault so its output is never taken for a real one.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,12 +27,15 @@ import { toHex } from '../util/bytes.js';
 import { useEnv } from '../util/env.js';
 import { describeToken } from './describe.js';
 import type { Command } from './main.js';
-import { FIRST_MESSAGE, micTable, pairingOk, runPairing, type PairingResult } from './pairings.js';
+import { FIRST_MESSAGE, micTable, pairingOk, runNtlmPairing, runPairing, type PairingResult } from './pairings.js';
+import { ntHash } from '../ntlm/crypto.js';
+import { MechOid } from '../spnego/oids.js';
 
 const REALM = 'SPNEGO.DEMO';
 const SERVICE = 'HTTP/web.spnego.demo';
 const USER = 'alice';
 const PASSWORD = 'demo-Passw0rd';
+const NTLM_DOMAIN = 'SPNEGODEMO';
 
 /** Long hex strings shortened for the screen: the first bytes and the length. */
 function trimHex(v: unknown): unknown {
@@ -45,14 +51,41 @@ const STEP_TITLES = [
   '5. client -> server: NegTokenResp, its own mechListMIC, accept-completed',
 ];
 
+const NTLM_STEP_TITLES = [
+  '1. client -> server: NegTokenInit listing NTLM alone (Kerberos could not start: no SPN for an IP address) + NTLM NEGOTIATE',
+  '2. server -> client: NegTokenResp, supportedMech NTLM, the CHALLENGE inside responseToken, accept-incomplete',
+  '3. client -> server: NegTokenResp, the AUTHENTICATE (NTLMv2 response, MIC, channel bindings) + its mechListMIC',
+  '4. server -> client: NegTokenResp, accept-completed + its mechListMIC',
+];
+
+/**
+ * Whether MIT's mechglue loads gss-ntlmssp here: its mech file names the NTLM OID (GSS_MECH_CONFIG
+ * when set, e.g. /dev/null in the test suite, else /etc/gss/mech.d).
+ */
+function ntlmsspLoaded(): string | undefined {
+  const files = process.env.GSS_MECH_CONFIG !== undefined
+    ? [process.env.GSS_MECH_CONFIG]
+    : existsSync('/etc/gss/mech.d') ? readdirSync('/etc/gss/mech.d').map((n) => join('/etc/gss/mech.d', n)) : [];
+  return files.find((f) => {
+    try {
+      return readFileSync(f, 'utf8').includes(MechOid.ntlm);
+    } catch {
+      return false;
+    }
+  });
+}
+
 function printSteps(r: PairingResult, verbose: boolean): void {
+  const titles = r.mech === 'ntlm' ? NTLM_STEP_TITLES : STEP_TITLES;
   r.tokens.forEach((t, n) => {
-    console.log(`\n  ${STEP_TITLES[n] ?? `${n + 1}. ${t.from}`}  [${t.bytes.length} bytes]`);
+    console.log(`\n  ${titles[n] ?? `${n + 1}. ${t.from}`}  [${t.bytes.length} bytes]`);
     if (verbose) console.log(JSON.stringify(trimHex(describeToken(t.bytes)), null, 2).replace(/^/gm, '    '));
   });
   if (r.wrapToken) {
-    console.log(`\n  6. client -> server: the first protected message, RFC 4121 Wrap (sealed)  [${r.wrapToken.length} bytes]`);
-    if (verbose) console.log(JSON.stringify(trimHex(describeToken(r.wrapToken)), null, 2).replace(/^/gm, '    '));
+    console.log(`\n  ${r.mech === 'ntlm' ? '5. client -> server: the first protected message, NTLM sealed (RC4 handle restarted after the mechListMIC, sequence 1)' : '6. client -> server: the first protected message, RFC 4121 Wrap (sealed)'}  [${r.wrapToken.length} bytes]`);
+    // An NTLM sealed message is a bare NTLMSSP_MESSAGE_SIGNATURE (version 1, checksum, sequence) + RC4 output.
+    if (verbose && r.mech === 'ntlm') console.log(`    signature ${toHex(r.wrapToken.subarray(0, 16))} (version 1 | checksum | sequence number), sealed ${toHex(r.wrapToken.subarray(16))}`);
+    else if (verbose) console.log(JSON.stringify(trimHex(describeToken(r.wrapToken)), null, 2).replace(/^/gm, '    '));
     console.log(`     the acceptor unwraps: ${JSON.stringify(r.unwrapped)}`);
   }
 }
@@ -89,7 +122,10 @@ export const demoCommand: Command = {
     const keytab = join(dir, 'http.keytab');
     kdc.writeKrb5Conf(conf);
     kdc.writeKeytab(keytab, [SERVICE]);
-    const restoreEnv = useEnv({ KRB5_CONFIG: conf, KRB5RCACHEDIR: dir, KRB5CCNAME: `FILE:${join(dir, 'ccache')}` });
+    // gss-ntlmssp (a native NTLM acceptor) reads its users from NTLM_USER_FILE at each logon.
+    const ntlmUsers = join(dir, 'ntlm-users');
+    writeFileSync(ntlmUsers, `${NTLM_DOMAIN}:${USER}:${PASSWORD}\n`);
+    const restoreEnv = useEnv({ KRB5_CONFIG: conf, KRB5RCACHEDIR: dir, KRB5CCNAME: `FILE:${join(dir, 'ccache')}`, NTLM_USER_FILE: ntlmUsers });
     try {
       console.log(`spnego demo: embedded KDC for ${REALM} on ${kdc.host}:${kdc.port} (TCP+UDP, loopback); ${USER}@${REALM} -> ${SERVICE}@${REALM}, enctype ${enctype}`);
       if (fault) console.log('TEST FAULT INJECTION (SPNEGO_DEMO_FAULT=mic-byte): one checksum byte of each acceptor mechListMIC is flipped before the cross-check');
@@ -119,7 +155,25 @@ export const demoCommand: Command = {
           results.push(r);
         }
       }
-      console.log(`\nmechListMIC bytes, each recomputed by the pure code (without verifying it) from the session key, the sender and the token's sequence number:\n`);
+      // NTLM: pure -> pure always; the native backend's pairings when MIT loads gss-ntlmssp.
+      const ntlmsspFile = native.loaded && native.library === 'MIT' ? ntlmsspLoaded() : undefined;
+      const ntlmBackends: Backend[] = ntlmsspFile ? ['native', 'pure'] : ['pure'];
+      console.log(`\nNTLM (NTLMv2 inside SPNEGO): ${NTLM_DOMAIN}\\${USER} -> HTTP@127.0.0.1, ${ntlmsspFile ? `native pairings with gss-ntlmssp (${ntlmsspFile})` : `pure only (${!native.loaded ? 'no native backend' : native.library !== 'MIT' ? `gss-ntlmssp plugs into MIT, the library is ${native.library}` : 'gss-ntlmssp is not in the mechglue configuration'})`}`);
+      for (const ib of ntlmBackends) {
+        for (const ab of ntlmBackends) {
+          console.log(`\n== NTLM: ${ib} initiator -> ${ab} acceptor`);
+          const r = await runNtlmPairing(ib, ab, {
+            target: 'HTTP@127.0.0.1',
+            credentials: { principal: `${NTLM_DOMAIN}\\${USER}`, password: PASSWORD },
+            users: (u, d) => (u.toLowerCase() === USER && d.toUpperCase() === NTLM_DOMAIN ? ntHash(PASSWORD) : undefined),
+          });
+          printSteps(r, !values.brief);
+          if (r.error) console.log(`  FAILED: ${r.error}`);
+          else console.log(`  NTLM exported session key: ${r.sessionKeysEqual ? 'the same on both sides' : 'DIFFERENT on the two sides'}; mechTypes DER ${toHex(r.mechTypes ?? new Uint8Array())}`);
+          results.push(r);
+        }
+      }
+      console.log(`\nmechListMIC bytes, each recomputed by the pure code (without verifying it) from the session key, the sender and the token's sequence number (Kerberos: RFC 4121 / RFC 4757; NTLM: MS-NLMP signature, sequence 0):\n`);
       console.log(micTable(results));
       const ok = results.every(pairingOk);
       if (recorder && values.pcap) {

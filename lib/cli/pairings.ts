@@ -15,6 +15,8 @@ import { constantTimeEqual, toHex, utf8 } from '../util/bytes.js';
 import type { NegotiationRecorder } from '../capture/recorder.js';
 import { describeError } from './error-text.js';
 import { exchange } from '../exchange.js';
+import { decodeNegotiationToken } from '../spnego/codec.js';
+import { decodeAuthenticate, MessageType, NtlmSession, type NtlmUserStore } from '../ntlm/index.js';
 
 export interface PairingOptions {
   target: string;
@@ -55,6 +57,8 @@ export interface MicCheck {
 export interface PairingResult {
   initiator: Backend;
   acceptor: Backend;
+  /** The mechanism negotiated inside SPNEGO (default Kerberos). */
+  mech?: 'kerberos' | 'ntlm';
   tokens: TokenStep[];
   mechTypes?: Uint8Array;
   mics: MicCheck[];
@@ -172,7 +176,7 @@ export function micTable(results: PairingResult[]): string {
   const rows: string[][] = [['pairing (initiator -> acceptor)', 'mechListMIC from', 'bytes sent', 'pure recomputation', 'match', 'verified by']];
   const details: string[] = [];
   for (const r of results) {
-    const pairing = `${r.initiator} -> ${r.acceptor}`;
+    const pairing = `${r.mech === 'ntlm' ? 'NTLM ' : ''}${r.initiator} -> ${r.acceptor}`;
     if (r.error) {
       rows.push([pairing, '-', `FAILED: ${r.error}`, '', 'NO', '']);
       continue;
@@ -197,4 +201,84 @@ export function micTable(results: PairingResult[]): string {
     return n === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
   }).join('\n');
   return details.length ? `${table}\n\n${details.join('\n')}` : table;
+}
+
+export interface NtlmPairingOptions {
+  /** 'HTTP@host': an IP address or a host without an SPN, where Windows falls back to NTLM. */
+  target: string;
+  /** 'DOMAIN\\user' and its password (the native initiator's name type for gss-ntlmssp). */
+  credentials: { principal: string; password: string };
+  /** The pure acceptor's user store; the native one (gss-ntlmssp) reads NTLM_USER_FILE. */
+  users: NtlmUserStore;
+}
+
+/** The NTLM message inside a SPNEGO token, when there is one. */
+function ntlmInside(t: Uint8Array): Uint8Array | undefined {
+  try {
+    const d = decodeNegotiationToken(t);
+    const m = d.kind === 'resp' ? d.responseToken : d.kind === 'init' ? d.mechToken : undefined;
+    return m && new TextDecoder().decode(m.subarray(0, 8)) === 'NTLMSSP\0' ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The NTLM mechListMIC the pure code makes from the exported session key and the negotiated flags:
+ * the NTLMSSP_MESSAGE_SIGNATURE of the mechTypes with sequence number 0 (MS-NLMP 3.4.4.2, the first
+ * signature of each direction; MS-SPNG 3.3.5.1), without verifying the token.
+ */
+export function recomputeNtlmMic(key: Uint8Array, flags: number, fromAcceptor: boolean, mechTypes: Uint8Array): Uint8Array {
+  return new NtlmSession({ exportedSessionKey: key, flags, isInitiator: !fromAcceptor }).getMIC(mechTypes);
+}
+
+/**
+ * One SPNEGO exchange where NTLM is negotiated: the initiator's Kerberos cannot start (the target
+ * has no SPN), so it offers NTLM alone with NEGOTIATE as the optimistic token; three NTLM legs; the
+ * mechListMICs both ways, recomputed; then the first sealed message.
+ */
+export async function runNtlmPairing(ib: Backend, ab: Backend, o: NtlmPairingOptions): Promise<PairingResult> {
+  const r: PairingResult = { initiator: ib, acceptor: ab, mech: 'ntlm', tokens: [], mics: [] };
+  let i: SecurityContext | undefined;
+  let a: SecurityContext | undefined;
+  try {
+    i = ib === 'pure'
+      ? createInitiator({ backend: 'pure', target: o.target, credentials: o.credentials, ntlm: true })
+      : createInitiator({ backend: 'native', target: o.target, credentials: o.credentials });
+    a = ab === 'pure'
+      ? createAcceptor({ backend: 'pure', spnego: { mechs: ['ntlm'] }, ntlm: { users: o.users } })
+      : createAcceptor({ backend: 'native' });
+    r.tokens = (await exchange(i, a)).map((bytes, n) => ({ from: n % 2 ? 'acceptor' : 'initiator', bytes }));
+    if (!i.complete || !a.complete) throw new Error(`the negotiation did not complete (initiator ${i.complete}, acceptor ${a.complete})`);
+    const ik = i.info.sessionKey;
+    const ak = a.info.sessionKey;
+    if (!ik || !ak) throw new Error('a session key is missing');
+    r.enctype = 0;
+    r.sessionKeysEqual = toHex(ik.key) === toHex(ak.key);
+    const auth = r.tokens.map((t) => ntlmInside(t.bytes)).find((m) => m?.[8] === MessageType.AUTHENTICATE);
+    if (!auth) throw new Error('no AUTHENTICATE_MESSAGE crossed');
+    const flags = decodeAuthenticate(auth).flags;
+    const sp = a.info.spnego;
+    r.mechTypes = sp?.mechTypes;
+    if (sp?.mechTypes) {
+      for (const [from, bytes, backend, verifiedBy] of [
+        ['acceptor', sp.micSent, ab, ib],
+        ['initiator', sp.micReceived, ib, ab],
+      ] as const) {
+        if (!bytes) continue;
+        const recomputed = recomputeNtlmMic(ak.key, flags, from === 'acceptor', sp.mechTypes);
+        const equal = constantTimeEqual(recomputed, bytes);
+        r.mics.push({ from, backend, bytes, recomputed, equal, firstDifference: equal ? -1 : firstDifference(bytes, recomputed), verifiedBy });
+      }
+    }
+    // The first sealed message: after the mechListMICs both sides restarted their RC4 handles (MS-SPNG 3.3.5.1).
+    r.wrapToken = i.wrap(utf8.encode(FIRST_MESSAGE), { encrypt: true });
+    r.unwrapped = new TextDecoder().decode(a.unwrap(r.wrapToken).message);
+  } catch (e) {
+    r.error = describeError(e);
+  } finally {
+    i?.dispose();
+    a?.dispose();
+  }
+  return r;
 }

@@ -409,6 +409,11 @@ export function createAddonContext(addon: Addon, role: 'initiator' | 'acceptor',
   const info = addon.info(library);
   if (!info.loaded) throw new UsageError(`backend 'native' is not available: ${info.error}`);
   const mech = o.mech ?? 'spnego';
+  // NTLM on the native backend is gss-ntlmssp's, under the library's SPNEGO: loaded from
+  // /etc/gss/mech.d (or GSS_MECH_CONFIG), users from NTLM_USER_FILE, a password credential.
+  if (mech === 'ntlm' || (o as { ntlm?: unknown }).ntlm) {
+    throw new UsageError("the ntlm option and mech 'ntlm' are the pure backend's: the native backend does NTLM through gss-ntlmssp (install it, NTLM_USER_FILE for an acceptor, credentials { principal, password } for an initiator) under its SPNEGO");
+  }
   // SPNEGO is the library's unless the caller asks for what only ours does: a chosen mechanism
   // list (e.g. the Windows one, ms-krb5 + krb5 + ntlm) or the acceptor's 'always' MIC policy
   // (GSSAPI libraries send the mechListMIC only when RFC 4178 section 5 requires it). Then the

@@ -25,6 +25,7 @@ const SIG_LEN = 16;
 
 interface Direction {
   signKey: Uint8Array;
+  sealKey: Uint8Array;
   seal: Rc4Stream;
   seq: number;
 }
@@ -47,11 +48,10 @@ export class NtlmSession {
     this.isInitiator = p.isInitiator;
     this.sessionKey = p.exportedSessionKey.slice();
     this.keyExch = (p.flags & NegotiateFlags.NTLMSSP_NEGOTIATE_KEY_EXCH) !== 0;
-    const dir = (client: boolean): Direction => ({
-      signKey: signKey(p.exportedSessionKey, client),
-      seal: new Rc4Stream(sealKey(p.exportedSessionKey, p.flags, client)),
-      seq: 0,
-    });
+    const dir = (client: boolean): Direction => {
+      const k = sealKey(p.exportedSessionKey, p.flags, client);
+      return { signKey: signKey(p.exportedSessionKey, client), sealKey: k, seal: new Rc4Stream(k), seq: 0 };
+    };
     this.send = dir(p.isInitiator);
     this.recv = dir(!p.isInitiator);
   }
@@ -59,6 +59,17 @@ export class NtlmSession {
   /** The next sequence number we will send. */
   get nextSendSeq(): bigint {
     return BigInt(this.send.seq);
+  }
+
+  /**
+   * MS-SPNG 3.3.5.1 ("NTLM RC4 Key State for MechListMIC and First Signed Message"): once the SPNEGO
+   * mechListMIC is made (send) or checked (receive), that direction's RC4 handle starts again from
+   * its sealing key; the sequence number goes on (gss-ntlmssp's reset-crypto option, Samba's
+   * gensec_may_reset_crypto), so the first application message has sequence number 1.
+   */
+  resetCipherState(direction: 'send' | 'receive'): void {
+    const d = direction === 'send' ? this.send : this.recv;
+    d.seal = new Rc4Stream(d.sealKey);
   }
 
   private mac(d: Direction, seq: number, message: Uint8Array): Uint8Array {

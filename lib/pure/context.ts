@@ -1,5 +1,6 @@
 /**
- * The pure backend's SecurityContext: the Kerberos mechanism, alone or under SPNEGO.
+ * The pure backend's SecurityContext: the Kerberos or NTLM mechanism, alone or under SPNEGO (which
+ * may hold both and runs the one negotiated).
  * One step() at a time; per-message calls go to the established Kerberos session until the
  * ticket's end time plus the clock skew (then GSS_S_CONTEXT_EXPIRED). A step that fails (a bad
  * mechListMIC, a PAC that does not verify...) leaves the context failed for good (StepGate).
@@ -12,6 +13,7 @@ import { MechOid } from '../spnego/oids.js';
 import { GssFlags } from '../krb5/gss/checksum.js';
 import { Principal } from '../krb5/types.js';
 import { Krb5AcceptorMech, Krb5InitiatorMech } from './krb5-mech.js';
+import { NtlmAcceptorMech, NtlmInitiatorMech, ntlmDisplayName } from './ntlm-mech.js';
 
 export function gssFlagsToOptions(f: number): ContextFlags {
   return {
@@ -37,7 +39,10 @@ export function optionsToGssFlags(f: ContextFlags = {}): number {
   return v;
 }
 
-type Mech = Krb5InitiatorMech | Krb5AcceptorMech;
+type Mech = Krb5InitiatorMech | Krb5AcceptorMech | NtlmInitiatorMech | NtlmAcceptorMech;
+
+/** The mechanisms of one context: a lone mechanism is Kerberos. */
+export type PureMechs = { krb5?: Krb5InitiatorMech | Krb5AcceptorMech; ntlm?: NtlmInitiatorMech | NtlmAcceptorMech };
 
 /** The clock an established context's expiry is checked against (injectable for tests). */
 export interface PureClock {
@@ -49,18 +54,28 @@ export interface PureClock {
 export class PureContext implements SecurityContext {
   private readonly gate = new StepGate();
   private readonly spnego?: SpnegoInitiator | SpnegoAcceptor;
+  private readonly mechs: PureMechs;
   constructor(
     readonly role: 'initiator' | 'acceptor',
-    private readonly mech: Mech,
+    mech: Mech | PureMechs,
     useSpnego: boolean,
     spnegoOpts: { mechs?: string[]; mechListMIC?: 'rfc4178' | 'always' } = {},
     private readonly clock: PureClock = {},
   ) {
+    this.mechs = 'step' in mech ? (mech instanceof NtlmInitiatorMech || mech instanceof NtlmAcceptorMech ? { ntlm: mech } : { krb5: mech }) : mech;
     if (useSpnego) {
       this.spnego = role === 'initiator'
-        ? new SpnegoInitiator(mech, { mechs: spnegoOpts.mechs })
-        : new SpnegoAcceptor(mech, { mechs: spnegoOpts.mechs, mechListMIC: spnegoOpts.mechListMIC });
+        ? new SpnegoInitiator(this.mechs, { mechs: spnegoOpts.mechs })
+        : new SpnegoAcceptor(this.mechs, { mechs: spnegoOpts.mechs, mechListMIC: spnegoOpts.mechListMIC });
+    } else if (Object.keys(this.mechs).length !== 1) {
+      throw new GssError('GSS_S_BAD_MECH', 'a context without SPNEGO runs exactly one mechanism');
     }
+  }
+
+  /** The mechanism in use: the one SPNEGO negotiated (or started optimistically), else the only one. */
+  private get mech(): Mech {
+    const m = this.spnego ? this.spnego.mech : undefined;
+    return (m as Mech | undefined) ?? this.mechs.krb5 ?? this.mechs.ntlm!;
   }
 
   get complete(): boolean {
@@ -74,7 +89,8 @@ export class PureContext implements SecurityContext {
    * it decrypted, the initiator from its credential.
    */
   get expiresAt(): Date | undefined {
-    const end = this.mech instanceof Krb5AcceptorMech ? this.mech.accepted?.ticket.endtime : this.mech.names?.ticketEndtime;
+    const m = this.mech;
+    const end = m instanceof Krb5AcceptorMech ? m.accepted?.ticket.endtime : m instanceof Krb5InitiatorMech ? m.names?.ticketEndtime : undefined;
     return end && new Date(end.getTime() + (this.clock.clockSkew ?? 300) * 1000);
   }
 
@@ -114,29 +130,44 @@ export class PureContext implements SecurityContext {
   get info(): ContextInfo {
     // A failed context vouches for nothing: no names, key, PAC or MICs.
     if (this.gate.failed) return { backend: 'pure', flags: gssFlagsToOptions(0) };
-    const s = this.mech.session;
+    const m = this.mech;
     const info: ContextInfo = {
       backend: 'pure',
-      mech: this.spnego ? this.spnego.state?.chosenMech : MechOid.krb5,
-      flags: gssFlagsToOptions(this.mech.flags),
+      mech: this.spnego ? this.spnego.state?.chosenMech : m instanceof NtlmInitiatorMech || m instanceof NtlmAcceptorMech ? MechOid.ntlm : MechOid.krb5,
+      flags: gssFlagsToOptions(m.flags),
     };
-    if (s) info.sessionKey = { enctype: s.key.enctype, key: s.key.keyvalue };
-    if ('accepted' in this.mech && this.mech.accepted) {
-      const a = this.mech.accepted;
+    if (m instanceof Krb5AcceptorMech || m instanceof Krb5InitiatorMech) {
+      const s = m.session;
+      if (s) info.sessionKey = { enctype: s.key.enctype, key: s.key.keyvalue };
+    } else if (m.session) {
+      // NTLM: the ExportedSessionKey (what gss-ntlmssp returns for GSS_C_INQ_SSPI_SESSION_KEY); no enctype.
+      info.sessionKey = { enctype: 0, key: m.session.sessionKey };
+    }
+    if (m instanceof Krb5AcceptorMech && m.accepted) {
+      const a = m.accepted;
       info.initiatorName = Principal.toString(a.client);
       info.acceptorName = Principal.toString(a.server);
     }
-    if (this.mech instanceof Krb5InitiatorMech && this.mech.names) {
-      info.initiatorName = this.mech.names.initiatorName;
-      info.acceptorName = this.mech.names.acceptorName;
+    if (m instanceof Krb5InitiatorMech && m.names) {
+      info.initiatorName = m.names.initiatorName;
+      info.acceptorName = m.names.acceptorName;
+    }
+    if (m instanceof NtlmAcceptorMech && m.complete && m.user) {
+      info.initiatorName = ntlmDisplayName(m.user.user, m.user.domain);
+      info.ntlm = { ...m.user };
+    }
+    if (m instanceof NtlmInitiatorMech && m.complete) {
+      info.initiatorName = m.initiatorName;
+      info.ntlm = { user: m.inner.user, domain: m.inner.domain };
     }
     const exp = this.expiresAt;
     if (exp) info.expiresAt = exp;
     if (this.spnego?.state) {
       const st = this.spnego.state;
       info.spnego = { mechTypes: st.mechTypesDer, micSent: st.micSent, micReceived: st.micReceived };
+      if (st.fallbackReason) info.spnego.fallbackReason = st.fallbackReason;
     }
-    if (this.mech instanceof Krb5AcceptorMech && this.mech.pac) info.pac = this.mech.pac;
+    if (m instanceof Krb5AcceptorMech && m.pac) info.pac = m.pac;
     return info;
   }
 

@@ -2,7 +2,12 @@
  * The pure backend's factories: turn the public options into tickets and keys (krb5.conf, the
  * ccache, a password or a client keytab, the KDC), then a PureContext.
  */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { decodePac, pacInfo, verifyPac } from '../krb5/pac/index.js';
+import { NtlmAcceptorMech, NtlmInitiatorMech } from './ntlm-mech.js';
+import { userStoreFromFile, type NtlmUserStore } from '../ntlm/users.js';
+import { isKerberosOid, mechOid } from '../spnego/oids.js';
 import { UsageError } from '../errors.js';
 import type { AcceptorOptions, ChannelBindingsOption, InitiatorOptions, PacInfo } from '../context.js';
 import { isCredential } from '../credentials.js';
@@ -17,7 +22,7 @@ import { type ReplayCache } from '../krb5/replay-cache.js';
 import { Principal } from '../krb5/types.js';
 import type { Krb5InitiatorParams } from '../krb5/initiator.js';
 import { type InitiatorNames, Krb5AcceptorMech, Krb5InitiatorMech } from './krb5-mech.js';
-import { PureContext, optionsToGssFlags } from './context.js';
+import { PureContext, optionsToGssFlags, type PureMechs } from './context.js';
 import { type PureCredential, PureAcceptCredential, PureInitiateCredential, locateKdcs } from './credentials.js';
 
 export { targetPrincipal, locateKdcs } from './credentials.js';
@@ -47,8 +52,57 @@ function credentialOf<U extends 'initiate' | 'accept'>(c: unknown, usage: U): U 
  * option forms (a transient credential for this context; TGTs shared through the TgtCache).
  * `now`: the clock the established context's expiry is checked against (tests).
  */
+/** 'HTTP@host' or 'HTTP/host@REALM' -> the SPN NTLM names in MsvAvTargetName ('HTTP/host') and the host. */
+export function ntlmTarget(target: string): { spn: string; host: string } {
+  const hb = /^([^@/]+)@([^@/]+)$/.exec(target);
+  if (hb) return { spn: `${hb[1]}/${hb[2]}`, host: hb[2]! };
+  const spn = target.replace(/@[^@/]*$/, '');
+  return { spn, host: spn.split('/')[1] ?? '' };
+}
+
+function ntlmInitiatorMech(o: InitiatorOptions & { now?: () => Date }, cb: ChannelBindings | undefined): NtlmInitiatorMech | undefined {
+  if (!o.ntlm) return undefined;
+  const settings = o.ntlm === true ? {} : o.ntlm;
+  let creds = settings.credentials;
+  if (!creds) {
+    const c = o.credentials;
+    if (!c || isCredential(c) || !('password' in c)) {
+      throw new UsageError("NTLM needs a password or an NT hash: pass credentials { principal, password }, or ntlm: { credentials: { principal, password | ntHash } }");
+    }
+    creds = c;
+  }
+  return new NtlmInitiatorMech({
+    credentials: creds, targetName: ntlmTarget(o.target).spn, channelBindings: cb, workstation: settings.workstation,
+    now: o.now && (() => o.now!().getTime()),
+  });
+}
+
+/** Whether the Kerberos mechanism can be tried next to NTLM (else NTLM is offered alone). */
+function kerberosPossible(o: InitiatorOptions): boolean {
+  if (o.spnego?.mechs && !o.spnego.mechs.map(mechOid).some(isKerberosOid)) return false;
+  // Windows' Negotiate: a target given as an IP address has no SPN, so no service ticket.
+  if (isIP(ntlmTarget(o.target).host.replace(/^\[|\]$/g, ''))) return false;
+  const c = o.credentials;
+  // An NT hash alone, or a 'DOMAIN\\user' principal, is NTLM only.
+  if (o.ntlm && o.ntlm !== true && o.ntlm.credentials && 'ntHash' in o.ntlm.credentials && !c) return false;
+  if (c && !isCredential(c) && 'principal' in c && c.principal.includes('\\')) return false;
+  return true;
+}
+
 export function createPureInitiator(o: InitiatorOptions & { now?: () => Date }): PureContext {
   if (!o.target) throw new UsageError('createInitiator needs a target (e.g. "HTTP@web.example.test")');
+  const mech = o.mech ?? 'spnego';
+  const ntlm = ntlmInitiatorMech(o, toChannelBindings(o.channelBindings));
+  if (mech === 'ntlm') {
+    if (!ntlm) throw new UsageError("mech 'ntlm' needs the ntlm option (and a password or an NT hash)");
+    return new PureContext('initiator', ntlm, false, undefined, { now: o.now });
+  }
+  if (ntlm && mech !== 'spnego') throw new UsageError("the ntlm option needs mech 'spnego' (or 'ntlm' for raw NTLM)");
+  if (ntlm && !kerberosPossible(o)) return new PureContext('initiator', { ntlm }, true, o.spnego, { now: o.now });
+  return createKrb5Initiator(o, ntlm);
+}
+
+function createKrb5Initiator(o: InitiatorOptions & { now?: () => Date }, ntlm: NtlmInitiatorMech | undefined): PureContext {
   if (isCredential(o.credentials) && o.krb5Config) throw new UsageError('an initiator made from a credential uses its krb5.conf: leave krb5Config unset');
   const cred = isCredential(o.credentials)
     ? credentialOf(o.credentials, 'initiate')
@@ -74,7 +128,8 @@ export function createPureInitiator(o: InitiatorOptions & { now?: () => Date }):
     };
     return params;
   };
-  return new PureContext('initiator', new Krb5InitiatorMech(params), (o.mech ?? 'spnego') === 'spnego', o.spnego, { now: o.now, clockSkew: config.clockSkew });
+  const krb5 = new Krb5InitiatorMech(params);
+  return new PureContext('initiator', ntlm ? { krb5, ntlm } : krb5, (o.mech ?? 'spnego') === 'spnego', o.spnego, { now: o.now, clockSkew: config.clockSkew });
 }
 
 /**
@@ -83,7 +138,40 @@ export function createPureInitiator(o: InitiatorOptions & { now?: () => Date }):
  * to the process's cache for the keytab. `now`: the clock tickets, authenticators and the context's
  * expiry are checked against (tests).
  */
+function ntlmAcceptorMech(o: AcceptorOptions & { now?: () => Date }): NtlmAcceptorMech {
+  const n = o.ntlm!;
+  let users: NtlmUserStore | undefined = n.users;
+  if (n.userFile !== undefined) {
+    if (users) throw new UsageError('ntlm: give users or userFile, not both');
+    let text: string;
+    try {
+      text = readFileSync(n.userFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(`ntlm.userFile ${n.userFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): give a DOMAIN:USER:PASSWORD or smbpasswd file`);
+    }
+    users = userStoreFromFile(text);
+  }
+  if (typeof users !== 'function') throw new UsageError('ntlm needs a user store: users: (user, domain) => NT hash | undefined, or userFile');
+  const targetName = n.targetName ?? (o.principal ? o.principal.replace(/@[^@/]*$/, '') : undefined);
+  return new NtlmAcceptorMech({
+    userStore: users, targetName, requireTargetName: n.requireTargetName, channelBindings: toChannelBindings(o.channelBindings),
+    allowMissingChannelBindings: n.allowMissingChannelBindings, netbiosDomainName: n.domain, replayCache: n.replayCache,
+    now: o.now && (() => o.now!().getTime()),
+  });
+}
+
 export function createPureAcceptor(o: AcceptorOptions & { replayCache?: ReplayCache; krb5Config?: string; now?: () => Date } = {}): PureContext {
+  const mechChoice = o.mech ?? 'spnego';
+  const ntlm = o.ntlm ? ntlmAcceptorMech(o) : undefined;
+  if (mechChoice === 'ntlm') {
+    if (!ntlm) throw new UsageError("mech 'ntlm' needs the ntlm option with a user store");
+    return new PureContext('acceptor', ntlm, false, undefined, { now: o.now });
+  }
+  if (ntlm && mechChoice !== 'spnego') throw new UsageError("the ntlm option needs mech 'spnego' (or 'ntlm' for raw NTLM)");
+  // NTLM alone when the SPNEGO list names no Kerberos OID: no keytab is read.
+  if (ntlm && o.spnego?.mechs && !o.spnego.mechs.map(mechOid).some(isKerberosOid)) {
+    return new PureContext('acceptor', { ntlm }, true, o.spnego, { now: o.now });
+  }
   // As the native backend: what a credential holds is not given again per context (refused, not ignored).
   if (o.credentials !== undefined && (o.keytab || o.principal || o.krb5Config)) {
     throw new UsageError('an acceptor made from a credential takes its keytab, principal and krb5.conf from it: leave keytab, principal and krb5Config unset');
@@ -127,5 +215,6 @@ export function createPureAcceptor(o: AcceptorOptions & { replayCache?: ReplayCa
       return pac;
     },
   });
-  return new PureContext('acceptor', mech, (o.mech ?? 'spnego') === 'spnego', o.spnego, { now: o.now, clockSkew: config.clockSkew });
+  const mechs: PureMechs | Krb5AcceptorMech = ntlm ? { krb5: mech, ntlm } : mech;
+  return new PureContext('acceptor', mechs, (o.mech ?? 'spnego') === 'spnego', o.spnego, { now: o.now, clockSkew: config.clockSkew });
 }

@@ -2,12 +2,31 @@
  * The SPNEGO negotiation (RFC 4178 + MS-SPNG) over an inner mechanism, initiator and acceptor,
  * with the mechListMIC rules of RFC 4178 section 5 as MIT, Heimdal and Windows run them.
  * Decision logic: /work/shared/spec/spnego-mechlistmic-checklist.md section 2.5 (copied in spirit
- * into docs/ARCHITECTURE.md). Only Kerberos is an inner mechanism today; NTLM would plug in here.
+ * into docs/ARCHITECTURE.md). The inner mechanisms are Kerberos and NTLM (MS-NLMP): an initiator
+ * may hold both (Kerberos offered first, NTLM as Windows' Negotiate falls back to it), an acceptor
+ * takes the first of the initiator's mechanisms it has.
  */
 import { GssError, UsageError } from '../errors.js';
 import { bytesEqual } from '../util/bytes.js';
 import { NegState, encodeNegTokenInit, encodeNegTokenInit2, encodeNegTokenResp, decodeNegotiationToken, type NegTokenResp } from './codec.js';
 import { MechOid, isKerberosOid, mechOid } from './oids.js';
+
+/** The mechanisms SPNEGO can run: Kerberos (any of its OIDs) and NTLM. */
+export type MechKind = 'krb5' | 'ntlm';
+
+/** Which mechanism an OID names, or undefined for one we do not implement (NegoEx, IAKERB...). */
+export function mechKind(oid: string): MechKind | undefined {
+  if (isKerberosOid(oid)) return 'krb5';
+  if (oid === MechOid.ntlm) return 'ntlm';
+  return undefined;
+}
+
+/** The mechanisms a negotiator holds; a lone InnerMech is Kerberos. */
+export type InnerMechs = Partial<Record<MechKind, InnerMech>>;
+
+function mechsOf(m: InnerMech | InnerMechs): InnerMechs {
+  return 'step' in m && typeof (m as InnerMech).step === 'function' ? { krb5: m as InnerMech } : (m as InnerMechs);
+}
 
 /** What SPNEGO needs from the mechanism it negotiates. */
 export interface InnerMech {
@@ -23,6 +42,13 @@ export interface InnerMech {
    * (MS-SPNG appendix A <7>); a missing MIC is tolerated for them only with `legacyMicLeniency`.
    */
   readonly cfx: boolean;
+  /**
+   * True when the mechanism itself demands the mechListMIC once complete: NTLM whose
+   * AUTHENTICATE_MESSAGE carries a MIC (MS-SPNG 3.3.5.1; MIT mech_requires_mechlistMIC).
+   */
+  readonly mechListMicRequired?: boolean;
+  /** Called after the mechListMIC was made ('sent') or verified ('received'): NTLM restarts that direction's RC4 handle (MS-SPNG 3.3.5.1). */
+  mechListMicDone?(direction: 'sent' | 'received'): void;
 }
 
 export interface SpnegoState {
@@ -30,6 +56,8 @@ export interface SpnegoState {
   mechTypesDer: Uint8Array;
   /** The OID that was chosen, as it travelled (the MS OID is echoed). */
   chosenMech?: string;
+  /** Initiator: why the Kerberos mechanism could not start, when it fell back to NTLM. */
+  fallbackReason?: string;
   micSent?: Uint8Array;
   micReceived?: Uint8Array;
 }
@@ -56,7 +84,7 @@ function realMic(resp: NegTokenResp): Uint8Array | undefined {
 }
 
 export interface SpnegoInitiatorOptions {
-  /** Preference order, short names or OIDs; default ['ms-krb5', 'krb5'] (Windows' order). */
+  /** Preference order, short names or OIDs; default ['ms-krb5', 'krb5'] (Windows' order), then 'ntlm' when an NTLM mechanism is given. */
   mechs?: string[];
   /** Accept a missing acceptor MIC for RC4 contexts (legacy Windows, MS-SPNG <7>). Default true. */
   legacyMicLeniency?: boolean;
@@ -67,12 +95,26 @@ export class SpnegoInitiator {
   private phase: 'start' | 'negotiating' | 'done' = 'start';
   private micRequired = false;
   private optimisticToken?: Uint8Array;
+  /** The mechanism the optimistic token (if any) belongs to. */
+  private optimisticKind?: MechKind;
   private mechFed = false;
+  private readonly mechs: InnerMechs;
+  private active?: InnerMech;
 
-  constructor(private readonly mech: InnerMech, private readonly opts: SpnegoInitiatorOptions = {}) {
-    const mechTypes = (opts.mechs ?? ['ms-krb5', 'krb5']).map(mechOid);
-    if (!mechTypes.some(isKerberosOid)) throw new UsageError('the SPNEGO mech list has no Kerberos mechanism (the only one implemented)');
+  constructor(mech: InnerMech | InnerMechs, private readonly opts: SpnegoInitiatorOptions = {}) {
+    this.mechs = mechsOf(mech);
+    const defaults = [...(this.mechs.krb5 ? ['ms-krb5', 'krb5'] : []), ...(this.mechs.ntlm ? ['ntlm'] : [])];
+    const mechTypes = (opts.mechs ?? defaults).map(mechOid);
+    if (!mechTypes.some((m) => { const k = mechKind(m); return k !== undefined && this.mechs[k] !== undefined; })) {
+      const have = Object.keys(this.mechs).join(' and ') || 'no mechanism';
+      throw new UsageError(`the SPNEGO mech list ${mechTypes.join(', ')} has no mechanism this initiator can run (it has ${have}): list 'krb5'${this.mechs.ntlm ? " or 'ntlm'" : ''}`);
+    }
     this.state = { mechTypes, mechTypesDer: new Uint8Array(0) };
+  }
+
+  /** The mechanism negotiated (once the acceptor chose), else the one that made the optimistic token. */
+  get mech(): InnerMech | undefined {
+    return this.active ?? (this.optimisticKind && this.mechs[this.optimisticKind]);
   }
 
   get complete(): boolean {
@@ -91,20 +133,37 @@ export class SpnegoInitiator {
     return this.reply(decodeResp(input));
   }
 
-  /** Reads the acceptor's NegTokenInit2: a Kerberos mechanism must be in its list. */
+  /** Reads the acceptor's NegTokenInit2: one of its mechanisms must be one we offer and run. */
   private serverHints(input: Uint8Array): void {
     const t = decodeNegotiationToken(input);
     if (t.kind !== 'init2' && t.kind !== 'init') throw fail('GSS_S_DEFECTIVE_TOKEN', "expected the acceptor's NegTokenInit2, got a NegTokenResp");
     const offered = t.mechTypes ?? [];
-    if (offered.length && !offered.some((m) => isKerberosOid(m) && this.state.mechTypes.some((o) => isKerberosOid(o)))) {
+    const ours = new Set(this.state.mechTypes.map(mechKind).filter((k) => k !== undefined && this.mechs[k]));
+    if (offered.length && !offered.some((m) => ours.has(mechKind(m)))) {
       this.phase = 'done';
-      throw fail('GSS_S_BAD_MECH', `the acceptor offers ${offered.join(', ')}: no Kerberos mechanism`);
+      throw fail('GSS_S_BAD_MECH', `the acceptor offers ${offered.join(', ')}: none of the mechanisms we offer (${[...ours].join(', ')})`);
     }
   }
 
   private async first(): Promise<Uint8Array> {
-    // The optimistic token is for mechTypes[0] only (RFC 4178 4.2.1), when it is Kerberos.
-    if (isKerberosOid(this.state.mechTypes[0]!)) this.optimisticToken = await this.mech.step();
+    // The optimistic token is for mechTypes[0] only (RFC 4178 4.2.1).
+    const kind = mechKind(this.state.mechTypes[0]!);
+    const m = kind && this.mechs[kind];
+    if (m) {
+      try {
+        this.optimisticToken = await m.step();
+        this.optimisticKind = kind;
+      } catch (err) {
+        // Windows' Negotiate: when Kerberos cannot start (no ticket obtainable, no KDC in reach, no
+        // SPN for the target), NTLM goes first and the Kerberos OIDs are no longer offered (we could
+        // not answer an acceptor that chose them). The mechListMIC still protects the list sent.
+        if (kind !== 'krb5' || !this.mechs.ntlm || !this.state.mechTypes.includes(MechOid.ntlm)) throw err;
+        this.state.fallbackReason = (err as Error).message;
+        this.state.mechTypes = this.state.mechTypes.filter((o) => !isKerberosOid(o));
+        this.optimisticToken = await this.mechs.ntlm.step();
+        this.optimisticKind = 'ntlm';
+      }
+    }
     const { token, mechTypesDer } = encodeNegTokenInit({ mechTypes: this.state.mechTypes, mechToken: this.optimisticToken });
     this.state.mechTypesDer = mechTypesDer;
     this.phase = 'negotiating';
@@ -119,15 +178,20 @@ export class SpnegoInitiator {
     if (first) {
       // Java sends no supportedMech: assume the optimistic mech (MIT init_ctx_nego).
       const chosen = resp.supportedMech ?? this.state.mechTypes[0]!;
-      if (!this.state.mechTypes.includes(chosen) && !(isKerberosOid(chosen) && this.state.mechTypes.some(isKerberosOid))) {
+      const kind = mechKind(chosen);
+      // All Kerberos OIDs are the same mechanism (MIT is_kerb_mech; Samba answers with the old OID).
+      if (!this.state.mechTypes.includes(chosen) && !(kind !== undefined && this.state.mechTypes.some((o) => mechKind(o) === kind))) {
         throw fail('GSS_S_BAD_MECH', `the acceptor chose ${chosen}, which we did not offer`);
       }
-      // All Kerberos OIDs are the same mechanism (MIT is_kerb_mech; Samba answers with the old OID).
-      if (!isKerberosOid(chosen)) throw fail('GSS_S_BAD_MECH', `the acceptor chose ${chosen}; only Kerberos is implemented`);
+      const m = kind && this.mechs[kind];
+      if (!m) throw fail('GSS_S_BAD_MECH', `the acceptor chose ${chosen}, a mechanism this initiator does not run (it runs ${Object.keys(this.mechs).join(' and ')})`);
+      this.active = m;
       this.state.chosenMech = chosen;
       // RFC 4178 5: a counter-proposal (not our first mech) or request-mic makes the MIC exchange mandatory.
-      const optimisticTaken = isKerberosOid(this.state.mechTypes[0]!);
+      const optimisticTaken = mechKind(this.state.mechTypes[0]!) === kind;
       if (resp.negState === NegState.requestMic || !optimisticTaken) this.micRequired = true;
+      // A token made by the mechanism the acceptor did not choose is not resent.
+      if (this.optimisticKind !== kind) this.optimisticToken = undefined;
     } else if (resp.supportedMech !== undefined && resp.supportedMech !== this.state.chosenMech) {
       // RFC 4178 4.2.2: supportedMech belongs to the first reply. Samba's gensec repeats it, unchanged,
       // in later replies after a counter-proposal (seen against smbd 4.17): an identical repeat is
@@ -135,22 +199,25 @@ export class SpnegoInitiator {
       throw fail('GSS_S_DEFECTIVE_TOKEN', `the acceptor switched supportedMech to ${resp.supportedMech} after choosing ${this.state.chosenMech}`);
     }
 
+    const mech = this.active!;
     let out: Uint8Array | undefined;
     if (resp.responseToken && resp.responseToken.length) {
-      if (this.mech.complete) throw fail('GSS_S_DEFECTIVE_TOKEN', 'a mechanism token arrived after the mechanism completed');
-      out = await this.mech.step(resp.responseToken);
+      if (mech.complete) throw fail('GSS_S_DEFECTIVE_TOKEN', 'a mechanism token arrived after the mechanism completed');
+      out = await mech.step(resp.responseToken);
       this.mechFed = true;
-    } else if (first && !this.mech.complete && !this.mechFed) {
+    } else if (first && !mech.complete && !this.mechFed) {
       // The acceptor did not use our optimistic token (or we sent none): send the mech token now.
-      out = this.optimisticToken ?? (await this.mech.step());
+      out = this.optimisticToken ?? (await mech.step());
     }
-    if (!this.mech.complete) return encodeNegTokenResp({ responseToken: out });
+    if (!mech.complete) return encodeNegTokenResp({ responseToken: out });
+    if (mech.integrity && mech.mechListMicRequired) this.micRequired = true;
 
     // The mechanism is complete: the mechListMIC (RFC 4178 section 5).
-    const mic = this.mech.integrity ? realMic(resp) : undefined;
+    const mic = mech.integrity ? realMic(resp) : undefined;
     if (mic) {
       try {
-        this.mech.verifyMIC(this.state.mechTypesDer, mic);
+        mech.verifyMIC(this.state.mechTypesDer, mic);
+        mech.mechListMicDone?.('received');
       } catch (err) {
         throw fail('GSS_S_DEFECTIVE_TOKEN', `the acceptor's mechListMIC does not verify: the mechanism list was altered in transit, or the MIC is corrupt (${(err as Error).message})`);
       }
@@ -158,17 +225,18 @@ export class SpnegoInitiator {
       // "If we got a MIC, we must send a MIC" (MIT process_mic).
       this.micRequired = true;
     }
-    if (this.mech.integrity && this.micRequired && !this.state.micReceived && !out) {
+    if (mech.integrity && this.micRequired && !this.state.micReceived && !out) {
       // Even number of mech tokens: the acceptor sent the last one and owed us its MIC with it.
-      if (!this.mech.cfx && (this.opts.legacyMicLeniency ?? true)) {
+      if (!mech.cfx && (this.opts.legacyMicLeniency ?? true)) {
         // RC4/DES: maybe Windows 2003 or older, which never sends one (MS-SPNG <7>; Heimdal safe_omit).
         this.phase = 'done';
         return undefined;
       }
       throw fail('GSS_S_DEFECTIVE_TOKEN', 'the acceptor finished without the mechListMIC this negotiation requires (downgrade attempt?)');
     }
-    if (this.mech.integrity && this.micRequired && !this.state.micSent) {
-      const ours = this.mech.getMIC(this.state.mechTypesDer);
+    if (mech.integrity && this.micRequired && !this.state.micSent) {
+      const ours = mech.getMIC(this.state.mechTypesDer);
+      mech.mechListMicDone?.('sent');
       this.state.micSent = ours;
       if (this.state.micReceived) this.phase = 'done';
       return encodeNegTokenResp({ negState: NegState.acceptCompleted, responseToken: out, mechListMIC: ours });
@@ -183,7 +251,7 @@ export class SpnegoInitiator {
 }
 
 export interface SpnegoAcceptorOptions {
-  /** Mechanisms this acceptor takes (default: the Kerberos OIDs). */
+  /** Mechanisms this acceptor takes (default: the Kerberos OIDs, and NTLM when an NTLM mechanism is given). */
   mechs?: string[];
   /**
    * 'rfc4178' (MIT, IIS): MIC only when RFC 4178 section 5 requires it or the initiator sends one.
@@ -196,8 +264,22 @@ export class SpnegoAcceptor {
   state?: SpnegoState;
   private phase: 'start' | 'negotiating' | 'done' = 'start';
   private micRequired = false;
+  private readonly mechs: InnerMechs;
+  private active?: InnerMech;
 
-  constructor(private readonly mech: InnerMech, private readonly opts: SpnegoAcceptorOptions = {}) {}
+  constructor(mech: InnerMech | InnerMechs, private readonly opts: SpnegoAcceptorOptions = {}) {
+    this.mechs = mechsOf(mech);
+  }
+
+  /** The mechanism chosen (once the initiator's NegTokenInit arrived). */
+  get mech(): InnerMech | undefined {
+    return this.active;
+  }
+
+  private ours(withOld: boolean): string[] {
+    if (this.opts.mechs) return this.opts.mechs.map(mechOid);
+    return [...(this.mechs.krb5 ? [MechOid['ms-krb5'], MechOid.krb5, ...(withOld ? [MechOid['krb5-old']] : [])] : []), ...(this.mechs.ntlm ? [MechOid.ntlm] : [])];
+  }
 
   get complete(): boolean {
     return this.phase === 'done';
@@ -220,13 +302,15 @@ export class SpnegoAcceptor {
    */
   private negTokenInit2(): Uint8Array {
     this.sentHints = true;
-    const ours = (this.opts.mechs ?? [MechOid['ms-krb5'], MechOid.krb5]).map(mechOid);
-    return encodeNegTokenInit2({ mechTypes: ours }).token;
+    return encodeNegTokenInit2({ mechTypes: this.ours(false).filter((o) => { const k = mechKind(o); return k && this.mechs[k]; }) }).token;
   }
 
   private accepts(oid: string): boolean {
-    const ours = (this.opts.mechs ?? [MechOid['ms-krb5'], MechOid.krb5, MechOid['krb5-old']]).map(mechOid);
-    return isKerberosOid(oid) && ours.some(isKerberosOid) && (ours.includes(oid) || ours.includes(MechOid.krb5));
+    const kind = mechKind(oid);
+    if (!kind || !this.mechs[kind]) return false;
+    const ours = this.ours(true);
+    if (kind === 'ntlm') return ours.includes(oid);
+    return ours.some(isKerberosOid) && (ours.includes(oid) || ours.includes(MechOid.krb5));
   }
 
   private async first(input: Uint8Array): Promise<Uint8Array | undefined> {
@@ -239,6 +323,7 @@ export class SpnegoAcceptor {
       throw fail('GSS_S_BAD_MECH', `no mechanism in common: the initiator offered ${t.mechTypes.join(', ')}`);
     }
     const chosen = t.mechTypes[index]!;
+    this.active = this.mechs[mechKind(chosen)!]!;
     this.state = { mechTypes: t.mechTypes, mechTypesDer: t.mechTypesDer, chosenMech: chosen };
     this.phase = 'negotiating';
     if (index !== 0 || !t.mechToken) {
@@ -246,7 +331,7 @@ export class SpnegoAcceptor {
       this.micRequired = true;
       return encodeNegTokenResp({ negState: NegState.requestMic, supportedMech: chosen });
     }
-    const out = await this.mech.step(t.mechToken);
+    const out = await this.active!.step(t.mechToken);
     return this.afterMech(out, t.mechListMIC, chosen);
   }
 
@@ -258,9 +343,9 @@ export class SpnegoAcceptor {
     }
     let out: Uint8Array | undefined;
     if (resp.responseToken && resp.responseToken.length) {
-      if (this.mech.complete) throw fail('GSS_S_DEFECTIVE_TOKEN', 'a mechanism token arrived after the mechanism completed');
-      out = await this.mech.step(resp.responseToken);
-    } else if (!this.mech.complete) {
+      if (this.active!.complete) throw fail('GSS_S_DEFECTIVE_TOKEN', 'a mechanism token arrived after the mechanism completed');
+      out = await this.active!.step(resp.responseToken);
+    } else if (!this.active!.complete) {
       throw fail('GSS_S_DEFECTIVE_TOKEN', 'expected a mechanism token');
     }
     return this.afterMech(out, realMic(resp), undefined);
@@ -268,14 +353,17 @@ export class SpnegoAcceptor {
 
   private afterMech(out: Uint8Array | undefined, mic: Uint8Array | undefined, supportedMech: string | undefined): Uint8Array | undefined {
     const st = this.state!;
-    if (!this.mech.complete) return encodeNegTokenResp({ negState: NegState.acceptIncomplete, supportedMech, responseToken: out });
-    if (!this.mech.integrity) {
+    if (!this.active!.complete) return encodeNegTokenResp({ negState: NegState.acceptIncomplete, supportedMech, responseToken: out });
+    if (!this.active!.integrity) {
       this.phase = 'done';
       return encodeNegTokenResp({ negState: NegState.acceptCompleted, supportedMech, responseToken: out });
     }
+    // NTLM with a MIC in its AUTHENTICATE_MESSAGE: the mechListMIC is exchanged (MS-SPNG 3.3.5.1).
+    if (this.active!.mechListMicRequired) this.micRequired = true;
     if (mic) {
       try {
-        this.mech.verifyMIC(st.mechTypesDer, mic);
+        this.active!.verifyMIC(st.mechTypesDer, mic);
+        this.active!.mechListMicDone?.('received');
       } catch (err) {
         this.phase = 'done';
         throw fail('GSS_S_DEFECTIVE_TOKEN', `the initiator's mechListMIC does not verify: the mechanism list was altered in transit, or the MIC is corrupt (${(err as Error).message})`);
@@ -284,13 +372,14 @@ export class SpnegoAcceptor {
       this.micRequired = true;
     }
     // 'always' is the Windows rule with AES keys; RC4 contexts keep the RFC rule (MS-SPNG <7>).
-    if (this.opts.mechListMIC === 'always' && this.mech.cfx) this.micRequired = true;
+    if (this.opts.mechListMIC === 'always' && this.active!.cfx) this.micRequired = true;
     if (!this.micRequired) {
       this.phase = 'done';
       return encodeNegTokenResp({ negState: NegState.acceptCompleted, supportedMech, responseToken: out });
     }
     if (!st.micSent) {
-      st.micSent = this.mech.getMIC(st.mechTypesDer);
+      st.micSent = this.active!.getMIC(st.mechTypesDer);
+      this.active!.mechListMicDone?.('sent');
       if (st.micReceived) {
         this.phase = 'done';
         return encodeNegTokenResp({ negState: NegState.acceptCompleted, supportedMech, responseToken: out, mechListMIC: st.micSent });

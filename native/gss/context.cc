@@ -287,7 +287,14 @@ Napi::Value GssContext::Inquire(const Napi::CallbackInfo& info) {
   gss_name_t src = GSS_C_NO_NAME, targ = GSS_C_NO_NAME;
   gss_OID mech = GSS_C_NO_OID;
   int local = 0, open = 0;
-  CallStatus st = Status(lib, "gss_inquire_context", lib.inquire_context(&minor, s.ctx, &src, &targ, &lifetime, &mech, &flags, &local, &open), minor);
+  // gss-ntlmssp 1.2 (gssntlm_inquire_context) strdup()s a NULL name when asked for the target name
+  // of an acceptor whose credential has no name (the default acceptor credential): crashes the
+  // process. For an NTLM acceptor, ask for the initiator's name only.
+  gss_OID probe = GSS_C_NO_OID;
+  const bool ntlmAcceptor = !s.initiator &&
+                            !GSS_ERROR(lib.inquire_context(&minor, s.ctx, nullptr, nullptr, nullptr, &probe, nullptr, nullptr, nullptr)) &&
+                            probe != GSS_C_NO_OID && OidToString(probe) == "1.3.6.1.4.1.311.2.2.10";
+  CallStatus st = Status(lib, "gss_inquire_context", lib.inquire_context(&minor, s.ctx, &src, ntlmAcceptor ? nullptr : &targ, &lifetime, &mech, &flags, &local, &open), minor);
   if (st.failed()) return ThrowStatus(env, st);
   Napi::Object out = Napi::Object::New(env);
   auto name = [&](gss_name_t n, const char* key) {
@@ -296,6 +303,8 @@ Napi::Value GssContext::Inquire(const Napi::CallbackInfo& info) {
     OM_uint32 m = 0;
     if (!GSS_ERROR(lib.display_name(&m, n, &b, nullptr))) {
       auto v = Take(lib, &b);
+      // gss-ntlmssp counts the C string's NUL in the display name's length.
+      while (!v.empty() && v.back() == 0) v.pop_back();
       out.Set(key, Napi::String::New(env, std::string(v.begin(), v.end())));
     }
     lib.release_name(&m, &n);

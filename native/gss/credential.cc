@@ -236,7 +236,8 @@ CallStatus AcquireCredential(CredState& c, CredRequest& r) {
   gss_OID_set_desc mechSet{oids.size(), oids.data()};
   gss_name_t name = GSS_C_NO_NAME;
   CallStatus st;
-  if (!r.principal.empty()) st = ImportName(lib, r.principal, &kNtKrb5Principal, &name);
+  // 'DOMAIN\\user' is an NTLM name (gss-ntlmssp takes it as GSS_C_NT_USER_NAME, not as a Kerberos principal).
+  if (!r.principal.empty()) st = ImportName(lib, r.principal, r.principal.find('\\') != std::string::npos ? &kNtUserName : &kNtKrb5Principal, &name);
   if (!st.failed()) st = lib.acquire_cred_from ? AcquireMit(c, r, name, &mechSet) : AcquireHeimdal(c, r, name, &mechSet);
   Wipe(r.password);
   if (name != GSS_C_NO_NAME) lib.release_name(&minor, &name);
@@ -250,6 +251,13 @@ CallStatus AcquireCredential(CredState& c, CredRequest& r) {
     for (gss_cred_id_t h : {c.cred, c.spnegoCred}) {
       if (h == GSS_C_NO_CREDENTIAL) continue;
       st = Status(lib, "gss_krb5_set_allowable_enctypes", lib.krb5_set_allowable_enctypes(&minor, h, n, const_cast<int32_t*>(list)), minor);
+      // MIT's mechglue answers GSS_S_UNAVAILABLE when no element of the (union) credential took the
+      // option: it holds no Kerberos element (an SPNEGO credential of gss-ntlmssp alone), so there is
+      // no Kerberos enctype to restrict. MIT's krb5 mechanism always takes it.
+      if (st.failed() && mit && (st.major & 0xffff0000u) == (16u << 16)) {
+        st = CallStatus{};
+        continue;
+      }
       if (st.failed()) return st;
       c.enctypesRestricted = true;
     }

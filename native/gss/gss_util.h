@@ -15,6 +15,7 @@ inline gss_OID_desc kSpnegoOid = {6, const_cast<char*>("\x2b\x06\x01\x05\x05\x02
 inline gss_OID_desc kKrb5Oid = {9, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02")};                // 1.2.840.113554.1.2.2
 inline gss_OID_desc kNtHostbased = {10, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x01\x04")};       // RFC 2743 4.1
 inline gss_OID_desc kNtKrb5Principal = {10, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x01")};   // RFC 1964 2.1.1
+inline gss_OID_desc kNtUserName = {10, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x01\x01")};        // RFC 2743 4.2 GSS_C_NT_USER_NAME
 inline gss_OID_desc kInqSessionKey = {11, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x05\x05")}; // GSS_C_INQ_SSPI_SESSION_KEY
 
 // gss_display_status loops (RFC 2744 5.11). Called on the thread that got the status: MIT and

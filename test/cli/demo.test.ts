@@ -28,7 +28,25 @@ test('spnego demo: every pairing completes, both mechListMICs of each equal thei
     for (const pair of ['native -> native', 'native -> pure', 'pure -> native', 'pure -> pure']) assert.ok(rows.some((l) => l.startsWith(pair)), pair);
   }
   for (const row of rows) assert.match(row, /\(same bytes\)\s+yes\s/, row);
+  // NTLM: pure -> pure always (the suite's GSS_MECH_CONFIG keeps gss-ntlmssp out of MIT: no native NTLM pairing here).
+  const ntlmRows = r.stdout.split('\n').filter((l) => /^NTLM (native|pure) -> (native|pure) /.test(l));
+  assert.ok(ntlmRows.filter((l) => l.startsWith('NTLM pure -> pure')).length === 2, ntlmRows.join('\n'));
+  for (const row of ntlmRows) assert.match(row, /^NTLM \w+ -> \w+\s+(acceptor|initiator) \(\w+\)\s+01000000[0-9a-f]{16}00000000\s+\(same bytes\)\s+yes\s/, row);
+  assert.match(r.stdout, /NegTokenInit listing NTLM alone/);
   assert.match(r.stdout, /^OK: /m);
+});
+
+test('spnego demo with gss-ntlmssp in MIT\'s mechglue: the four NTLM pairings, every NTLM mechListMIC recomputed', async (t) => {
+  const { existsSync } = await import('node:fs');
+  const conf = '/etc/gss/mech.d/mech.ntlmssp.conf';
+  if (!existsSync(conf)) return t.skip('gss-ntlmssp is not installed');
+  if (!(await needNative(t, 'mit'))) return;
+  const r = cli(['demo', '--brief'], { GSS_MECH_CONFIG: conf });
+  assert.equal(r.status, 0, r.stdout.slice(-3000) + r.stderr);
+  const ntlmRows = r.stdout.split('\n').filter((l) => /^NTLM (native|pure) -> (native|pure) /.test(l));
+  assert.equal(ntlmRows.length, 8, ntlmRows.join('\n'));
+  for (const pair of ['native -> native', 'native -> pure', 'pure -> native', 'pure -> pure']) assert.equal(ntlmRows.filter((l) => l.startsWith(`NTLM ${pair} `)).length, 2, pair);
+  for (const row of ntlmRows) assert.match(row, /\(same bytes\)\s+yes\s/, row);
 });
 
 test('spnego demo with the test fault SPNEGO_DEMO_FAULT=mic-byte: each acceptor MIC row says NO at its last (checksum) byte, exit 1', async (t) => {
