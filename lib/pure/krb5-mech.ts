@@ -123,7 +123,9 @@ export class Krb5AcceptorMech extends Krb5MechBase {
     const a = await this.inner.accept(input);
     this.inner = undefined;
     this.handshake = a;
-    this.accepted = { client: a.client, server: a.server, flags: a.flags, ticket: { endtime: a.ticket.endtime } };
+    // The client's realm string is usually the service's: one copy kept instead of two equal ones.
+    const client = a.client.realm === a.server.realm ? { realm: a.server.realm, name: a.client.name } : a.client;
+    this.accepted = { client, server: a.server, flags: a.flags, ticket: { endtime: a.ticket.endtime } };
     this.session = a.session;
     return a.token;
   }
