@@ -41,44 +41,71 @@ export function readDerLength(buf: Uint8Array, offset: number, end: number, fiel
   return { length, start };
 }
 
+/**
+ * OID arcs are numbers while they are safe integers (every OID in use) and bigints beyond: X.660
+ * puts no bound on an arc, and a received token may carry any.
+ */
+type Arc = number | bigint;
+const asArc = (v: bigint): Arc => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+const DOTTED = /^\d+(?:\.\d+)+$/;
+
+/** Appends `v` in base 128, most significant group first, continuation bit on all but the last (X.690 8.19.2). */
+function pushBase128(out: number[], v: Arc): void {
+  const start = out.length;
+  if (typeof v === 'number') {
+    for (; v >= 128; v = Math.floor(v / 128)) out.push(v % 128);
+    out.push(v);
+  } else {
+    for (; v >= 128n; v >>= 7n) out.push(Number(v & 0x7fn));
+    out.push(Number(v));
+  }
+  reverseGroups(out, start);
+}
+
+/** Reverses out[start..] (written least significant first) and sets the continuation bits. */
+function reverseGroups(out: number[], start: number): void {
+  for (let i = start, j = out.length - 1; i < j; i++, j--) [out[i], out[j]] = [out[j]!, out[i]!];
+  for (let i = start; i < out.length - 1; i++) out[i]! |= 0x80;
+}
+
 /** DER content octets of an OBJECT IDENTIFIER given in dotted form ("1.3.6.1.5.5.2"). */
 export function encodeOid(dotted: string): Uint8Array {
-  const arcs = dotted.split('.').map((a) => {
-    if (!/^\d+$/.test(a)) throw new TypeError(`bad OID ${dotted}`);
-    return BigInt(a);
-  });
-  if (arcs.length < 2 || arcs[0]! > 2n || (arcs[0]! < 2n && arcs[1]! > 39n)) throw new TypeError(`bad OID ${dotted}`);
+  if (!DOTTED.test(dotted)) throw new TypeError(`bad OID ${dotted}`);
+  // 15 decimal digits stay below 2^53.
+  const arcs = dotted.split('.').map((a): Arc => (a.length <= 15 ? Number(a) : asArc(BigInt(a))));
+  const [a0, a1] = [arcs[0]!, arcs[1]!];
+  if (a0 > 2 || (a0 < 2 && a1 > 39)) throw new TypeError(`bad OID ${dotted}`);
   const out: number[] = [];
-  const push = (v: bigint) => {
-    const tmp: number[] = [Number(v & 0x7fn)];
-    for (v >>= 7n; v > 0n; v >>= 7n) tmp.unshift(Number(v & 0x7fn) | 0x80);
-    out.push(...tmp);
-  };
-  push(arcs[0]! * 40n + arcs[1]!);
-  for (const a of arcs.slice(2)) push(a);
+  // X.690 8.19.4: the first two arcs share one subidentifier.
+  const small = typeof a1 === 'number' && a1 <= Number.MAX_SAFE_INTEGER - 80;
+  pushBase128(out, small ? Number(a0) * 40 + a1 : asArc(BigInt(a0) * 40n + BigInt(a1)));
+  for (let i = 2; i < arcs.length; i++) pushBase128(out, arcs[i]!);
   return Uint8Array.from(out);
 }
 
 /** Dotted form of DER OBJECT IDENTIFIER content octets; throws DecodeError on a malformed encoding. */
 export function decodeOid(content: Uint8Array, field = 'OBJECT IDENTIFIER'): string {
   if (content.length === 0) throw new DecodeError(field, 'empty OID');
-  const arcs: bigint[] = [];
-  let v = 0n;
+  const arcs: Arc[] = [];
+  let v: Arc = 0;
   let startOfArc = true;
   for (let i = 0; i < content.length; i++) {
     const b = content[i]!;
     if (startOfArc && b === 0x80) throw new DecodeError(field, 'OID arc is not minimally encoded', i);
-    v = (v << 7n) | BigInt(b & 0x7f);
+    // Below 2^46, v * 128 + 127 is still a safe integer.
+    v = typeof v === 'number' && v < 2 ** 46 ? v * 128 + (b & 0x7f) : (BigInt(v) << 7n) | BigInt(b & 0x7f);
     startOfArc = (b & 0x80) === 0;
     if (startOfArc) {
       arcs.push(v);
-      v = 0n;
+      v = 0;
     }
   }
   if (!startOfArc) throw new DecodeError(field, 'truncated OID');
+  // X.690 8.19.4: the first subidentifier is arc0 * 40 + arc1, arc0 in 0..2.
   const first = arcs[0]!;
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
-  return [...head, ...arcs.slice(1)].join('.');
+  const head: Arc[] = first < 40 ? [0, first] : first < 80 ? [1, Number(first) - 40] : [2, typeof first === 'number' ? first - 80 : first - 80n];
+  arcs[0] = head[1]!;
+  return `${head[0]}.${arcs.join('.')}`;
 }
 
 export interface FramedToken {

@@ -9,6 +9,7 @@ import { Krb5Acceptor, type AcceptedContext, type Krb5AcceptorParams } from '../
 import type { Krb5Session } from '../krb5/session.js';
 import { GssFlags } from '../krb5/gss/checksum.js';
 import type { PacInfo } from '../context.js';
+import type { PrincipalName } from '../krb5/types.js';
 
 /** What the initiator knows once it has its ticket: the names and the ticket's end time. */
 export interface InitiatorNames {
@@ -80,14 +81,30 @@ export interface AcceptorHooks {
   complete?: (a: AcceptedContext) => PacInfo | undefined;
 }
 
+/**
+ * What an established acceptor context keeps of its handshake: the names, flags and the ticket's
+ * end time. The rest of the AP-REQ's result (the ticket with its PAC bytes, keys, the AP-REP) is
+ * held only until finish() has run, so that each of many held contexts stays small.
+ */
+export interface AcceptedNames {
+  client: { realm: string; name: PrincipalName };
+  server: { realm: string; name: PrincipalName };
+  flags: number;
+  ticket: { endtime: Date };
+}
+
 export class Krb5AcceptorMech extends Krb5MechBase {
-  accepted?: AcceptedContext;
-  private readonly inner: Krb5Acceptor;
+  accepted?: AcceptedNames;
+  /** Until finish(): the AP-REQ's full result, for the completion hook. */
+  private handshake?: AcceptedContext;
+  /** Until the AP-REQ is accepted (one per context): dropped with its parameters afterwards. */
+  private inner?: Krb5Acceptor;
+  private hooks?: AcceptorHooks;
   private verified?: PacInfo;
-  private finished = false;
-  constructor(params: Krb5AcceptorParams, private readonly hooks: AcceptorHooks = {}) {
+  constructor(params: Krb5AcceptorParams, hooks: AcceptorHooks = {}) {
     super();
     this.inner = new Krb5Acceptor(params);
+    this.hooks = hooks;
   }
   get complete(): boolean {
     return this.accepted !== undefined;
@@ -100,17 +117,25 @@ export class Krb5AcceptorMech extends Krb5MechBase {
     return this.verified;
   }
   async step(input?: Uint8Array): Promise<Uint8Array | undefined> {
-    if (this.accepted) throw new GssError('GSS_S_FAILURE', 'context already established');
+    if (this.accepted || !this.inner) throw new GssError('GSS_S_FAILURE', 'context already established');
     if (!input) throw new GssError('GSS_S_DEFECTIVE_TOKEN', 'the acceptor needs the AP-REQ');
-    await this.hooks.before?.();
-    this.accepted = await this.inner.accept(input);
-    this.session = this.accepted.session;
-    return this.accepted.token;
+    await this.hooks?.before?.();
+    const a = await this.inner.accept(input);
+    this.inner = undefined;
+    this.handshake = a;
+    // The client's realm string is usually the service's: one copy kept instead of two equal ones.
+    const client = a.client.realm === a.server.realm ? { realm: a.server.realm, name: a.client.name } : a.client;
+    this.accepted = { client, server: a.server, flags: a.flags, ticket: { endtime: a.ticket.endtime } };
+    this.session = a.session;
+    return a.token;
   }
   override async finish(): Promise<void> {
-    if (this.finished || !this.accepted) return;
-    this.finished = true;
-    this.verified = this.hooks.complete?.(this.accepted);
+    const a = this.handshake;
+    if (!a) return;
+    const hooks = this.hooks;
+    this.handshake = undefined;
+    this.hooks = undefined;
+    this.verified = hooks?.complete?.(a);
   }
 }
 

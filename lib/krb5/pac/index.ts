@@ -10,6 +10,7 @@ import { makeChecksum, verifyChecksum, getEncType } from '../crypto/index.js';
 import type { Key } from '../types.js';
 import type { PacInfo } from '../../context.js';
 import { decodeLogonInfo, encodeLogonInfo, fromFiletime, toFiletime, type KerbValidationInfo } from './logon-info.js';
+import { readU32le } from './ndr.js';
 import { decodeSidBytes, formatSid, sidWithRid, type Sid } from './sid.js';
 
 export * from './logon-info.js';
@@ -81,7 +82,9 @@ function u16(b: Uint8Array, at: number): number {
   return b[at]! | (b[at + 1]! << 8);
 }
 function u32(b: Uint8Array, at: number): number {
-  return new DataView(b.buffer, b.byteOffset + at, 4).getUint32(0, true);
+  // Every caller checks the length first; this keeps a new one from reading past the buffer.
+  if (at < 0 || at + 4 > b.length) throw new DecodeError('PAC', `4 bytes at ${at} are outside a ${b.length}-byte buffer`, at);
+  return readU32le(b, at);
 }
 function utf16(b: Uint8Array, at: number, len: number, field: string): string {
   if (len % 2 || at + len > b.length) throw new DecodeError(field, `string at ${at} of ${len} bytes is outside the buffer`, at);

@@ -6,12 +6,18 @@
  */
 import { DecodeError } from '../../errors.js';
 
+/** Little-endian unsigned 32-bit at `at` (the caller has checked the bounds). */
+export function readU32le(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 export class NdrReader {
   off = 0;
   constructor(private readonly b: Uint8Array, readonly field: string) {}
 
-  private need(n: number, what: string): void {
-    if (n < 0 || this.off + n > this.b.length) throw new DecodeError(`${this.field}.${what}`, `needs ${n} bytes, ${this.b.length - this.off} left`, this.off);
+  /** `suffix` is appended to `what` only in the error (no string built per read). */
+  private need(n: number, what: string, suffix = ''): void {
+    if (n < 0 || this.off + n > this.b.length) throw new DecodeError(`${this.field}.${what}${suffix}`, `needs ${n} bytes, ${this.b.length - this.off} left`, this.off);
   }
   align(n: number): void {
     const pad = (n - (this.off % n)) % n;
@@ -29,18 +35,18 @@ export class NdrReader {
     this.off += 2;
     return v;
   }
-  u32(what: string): number {
+  u32(what: string, suffix = ''): number {
     this.align(4);
-    this.need(4, what);
-    const v = new DataView(this.b.buffer, this.b.byteOffset + this.off, 4).getUint32(0, true);
+    this.need(4, what, suffix);
+    const v = readU32le(this.b, this.off);
     this.off += 4;
     return v;
   }
   /** FILETIME: two ULONGs (low, high), 100 ns since 1601; 0x7fffffffffffffff means "never". */
   filetime(what: string): bigint {
-    const lo = BigInt(this.u32(`${what}.dwLowDateTime`));
-    const hi = BigInt(this.u32(`${what}.dwHighDateTime`));
-    return (hi << 32n) | lo;
+    const lo = this.u32(what, '.dwLowDateTime');
+    const hi = this.u32(what, '.dwHighDateTime');
+    return (BigInt(hi) << 32n) | BigInt(lo);
   }
   bytes(n: number, what: string): Uint8Array {
     this.need(n, what);

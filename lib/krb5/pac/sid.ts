@@ -16,7 +16,9 @@ export function parseSid(s: string): Sid {
 }
 
 export function formatSid(sid: Sid): string {
-  return `S-${sid.revision}-${sid.authority}${sid.subAuthorities.map((x) => `-${x}`).join('')}`;
+  // One join: a flat string, where concatenation leaves a chain of pieces that an established
+  // context would keep for each SID of its PAC.
+  return ['S', sid.revision, sid.authority, ...sid.subAuthorities].join('-');
 }
 
 /** A SID with one more RID (a domain SID + a user or group RID). */
