@@ -14,6 +14,7 @@ import { createAcceptor, createInitiator } from '../../lib/api.js';
 import type { ContextFlags, SecurityContext } from '../../lib/context.js';
 import { GssError } from '../../lib/errors.js';
 import { checkMic } from '../../lib/cli/pairings.js';
+import { prepareDemoRealm } from '../../lib/cli/demo.js';
 import { utf8 } from '../../lib/util/bytes.js';
 import { missingPeer, needPeer } from '../peers/harness.js';
 import { DLL, RemoteContext, RemoteError, startAgent, wineNeeds, type WineAgent } from './wine.js';
@@ -286,4 +287,37 @@ test('SspiCredential: a password credential acquired once (AcquireCredentialsHan
   // A wrong password fails at acquisition (WINE: STATUS_UNSUCCESSFUL; Windows: SEC_E_LOGON_DENIED).
   await assert.rejects(agent!.call('rawCredential', { dll: DLL, opts: { usage: 'initiate', principal: USER.principal, password: 'not-it' }, target: SPN }),
     (e: unknown) => e instanceof RemoteError && /^STATUS_UNSUCCESSFUL \(0xC0000001\)/.test(e.remote.message));
+});
+
+// SPNEGO_WINE_PRINT=1 shows the demo as node.exe printed it.
+const printDemo = (o: string) => { if (process.env.SPNEGO_WINE_PRINT) console.log(o.replace(/^/gm, '#> ')); };
+test('`spnego demo --realm-dir` under node.exe: the six steps with the SSPI DLL in the loop, every mechListMIC = pure recomputation', async (t) => {
+  if (!need(t)) return;
+  // The Linux side is the parent: its KDC, its realm files, and the KRB5_* variables node.exe starts with
+  // (Wine's Kerberos package runs the host libkrb5, which reads them from that start environment).
+  const realmDir = mkdtempSync(join(tmpdir(), 'spnego-wine-demo-'));
+  const { kdc: demoKdc, env } = await prepareDemoRealm(realmDir);
+  try {
+    const r = await agent!.runNode(['bin/spnego.mjs', 'demo', '--brief', '--realm-dir', realmDir], env);
+    assert.equal(r.code, 0, r.output);
+    printDemo(r.output);
+    assert.match(r.output, /^native backend: SSPI /m);
+    for (const [ib, ab] of [['native', 'pure'], ['pure', 'native'], ['pure', 'pure']]) {
+      assert.match(r.output, new RegExp(`^== ${ib} initiator -> ${ab} acceptor$`, 'm'));
+    }
+    assert.match(r.output, /native initiator -> native acceptor: not run/);
+    assert.doesNotMatch(r.output, /FAILED|MISMATCH|\bNO\b/);
+    // Each SSPI pairing: both mechListMICs in the table, recomputed by the pure code, equal; the sealed first message unwrapped.
+    for (const pairing of ['native -> pure', 'pure -> native']) {
+      const rows = r.output.split('\n').filter((l) => l.startsWith(pairing + ' '));
+      assert.equal(rows.length, 2, `${pairing}: two mechListMIC rows\n${r.output}`);
+      for (const row of rows) assert.match(row, /\(same bytes\)\s+yes\s/, row);
+    }
+    assert.equal((r.output.match(/the acceptor unwraps: "GET \/reports\/q3 HTTP\/1\.1"/g) ?? []).length >= 3, true, r.output);
+    assert.match(r.output, /^OK: \d+ pairing\(s\)/m);
+    assert.ok(demoKdc.stats.as >= 1 && demoKdc.stats.tgs >= 2, 'the Linux KDC served both SSPI pairings');
+  } finally {
+    await demoKdc.stop();
+    rmSync(realmDir, { recursive: true, force: true });
+  }
 });
