@@ -17,6 +17,9 @@ import { checkMic } from '../../lib/cli/pairings.js';
 import { prepareDemoRealm } from '../../lib/cli/demo.js';
 import { utf8 } from '../../lib/util/bytes.js';
 import { missingPeer, needPeer } from '../peers/harness.js';
+import { GssPeer, PY_GSSAPI } from '../peers/gss-peer.js';
+import { spawn } from 'node:child_process';
+import { fromHex } from '../../lib/util/bytes.js';
 import { DLL, RemoteContext, RemoteError, startAgent, wineNeeds, type WineAgent } from './wine.js';
 
 const REALM = 'WINE.TEST';
@@ -319,5 +322,86 @@ test('`spnego demo --realm-dir` under node.exe: the six steps with the SSPI DLL 
   } finally {
     await demoKdc.stop();
     rmSync(realmDir, { recursive: true, force: true });
+  }
+});
+
+// MIT (python-gssapi, test/peers/gss_peer.py) on the Linux side, face to face with the DLL.
+const KINIT = '/usr/bin/kinit';
+const needMit = (t: Parameters<typeof needPeer>[0]) => needPeer(t, 'wine', [...wineNeeds(), PY_GSSAPI, KINIT]);
+const mitEnv = (extra: Record<string, string> = {}) => ({ KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5_KTNAME: `FILE:${join(dir, 'kt')}`, KRB5RCACHEDIR: dir, ...extra });
+
+/** MIT's session key (GSS_C_INQ_SSPI_SESSION_KEY) as checkMic takes it. */
+function mitKey(info: { session_key?: string; enctype?: number }) {
+  assert.ok(info.session_key && info.enctype, `MIT reports its session key: ${JSON.stringify(info)}`);
+  return { enctype: info.enctype, key: fromHex(info.session_key) };
+}
+
+test('Kerberos package as initiator (password) -> MIT acceptor: MICs both ways (= pure recomputation from MIT\'s key), sealed messages both ways', async (t) => {
+  if (!needMit(t)) return;
+  const i = await sspi('initiator', { mech: 'kerberos', credentials: USER });
+  const a = new GssPeer('acceptor', mitEnv(), { mech: 'krb5' });
+  try {
+    let tok = await i.step();
+    let done: Awaited<ReturnType<GssPeer['step']>> | undefined;
+    while (tok) {
+      done = await a.step(tok);
+      tok = done.token ? await i.step(done.token) : undefined;
+    }
+    assert.ok(i.complete && done?.info.complete, 'both sides complete');
+    assert.equal(done!.info.initiator, USER.principal);
+    assert.equal(done!.info.mech, KRB5_OID);
+    const key = mitKey(done!.info);
+    const m = utf8.encode('SSPI to MIT');
+    const mic = await i.getMIC(m);
+    assert.deepEqual(await a.verifyMic(m, mic), { ok: true });
+    assert.equal(checkMic(key, false, m, mic).equal, true, 'MakeSignature = pure recomputation from MIT\'s key');
+    const back = await a.getMic(m);
+    assert.equal(await i.verifyMIC(m, back), true);
+    assert.equal(checkMic(key, true, m, back).equal, true);
+    const w = await i.wrap(utf8.encode('sealed for MIT'), true);
+    assert.deepEqual(await a.unwrap(w), { msg: Buffer.from('sealed for MIT').toString('hex'), conf: true });
+    const u = await i.unwrap(await a.wrap(utf8.encode('sealed for SSPI'), true));
+    assert.deepEqual(u, { message: utf8.encode('sealed for SSPI'), encrypted: true });
+  } finally {
+    a.close();
+    await i.dispose();
+  }
+});
+
+test('MIT initiator (kinit ccache) -> SSPI Kerberos acceptor and -> SSPI Negotiate acceptor: MICs both ways, sealed messages both ways', async (t) => {
+  if (!needMit(t)) return;
+  const ccache = `FILE:${join(dir, 'mit-ccache')}`;
+  // Asynchronously: the KDC answering kinit runs in this process.
+  const kinit = spawn(KINIT, [USER.principal], { env: { ...process.env, ...mitEnv({ KRB5CCNAME: ccache }) } });
+  let kinitErr = '';
+  kinit.stderr.on('data', (d) => (kinitErr += d));
+  kinit.stdin.end(`${USER.password}\n`);
+  assert.equal(await new Promise((r) => kinit.once('close', r)), 0, kinitErr);
+  for (const [mech, sspiMech] of [['krb5', 'kerberos'], ['spnego', undefined]] as const) {
+    const i = new GssPeer('initiator', mitEnv({ KRB5CCNAME: ccache }), { mech, target: SPN.split('@')[0]!.replace('/', '@') });
+    const a = await sspi('acceptor', sspiMech ? { mech: sspiMech } : {});
+    try {
+      let r = await i.step();
+      let rounds = 0;
+      while (r.token) {
+        const back = await a.step(r.token);
+        if (!back) break;
+        r = await i.step(back);
+        if (++rounds > 4) throw new Error('no end to the exchange');
+      }
+      assert.ok(a.complete && r.info.complete, `${mech}: both sides complete`);
+      const key = mitKey(r.info);
+      const m = utf8.encode(`MIT to SSPI over ${mech}`);
+      assert.equal(await a.verifyMIC(m, await i.getMic(m)), true);
+      const back = await a.getMIC(m);
+      assert.deepEqual(await i.verifyMic(m, back), { ok: true });
+      assert.equal(checkMic(key, true, m, back).equal, true, `${mech}: SSPI's MakeSignature = pure recomputation from MIT's key`);
+      const u = await a.unwrap(await i.wrap(m, true));
+      assert.deepEqual(u, { message: m, encrypted: true });
+      assert.deepEqual(await i.unwrap(await a.wrap(m, true)), { msg: Buffer.from(m).toString('hex'), conf: true });
+    } finally {
+      i.close();
+      await a.dispose();
+    }
   }
 });
