@@ -20,7 +20,7 @@ import { missingPeer, needPeer } from '../peers/harness.js';
 import { GssPeer, PY_GSSAPI } from '../peers/gss-peer.js';
 import { spawn } from 'node:child_process';
 import { fromHex } from '../../lib/util/bytes.js';
-import { DLL, RemoteContext, RemoteError, startAgent, wineNeeds, type WineAgent } from './wine.js';
+import { DIST, DLL, RemoteContext, RemoteError, startAgent, wineNeeds, type WineAgent } from './wine.js';
 
 const REALM = 'WINE.TEST';
 const SPN = `HTTP/web.wine.test@${REALM}`;
@@ -403,5 +403,23 @@ test('MIT initiator (kinit ccache) -> SSPI Kerberos acceptor and -> SSPI Negotia
       i.close();
       await a.dispose();
     }
+  }
+});
+
+test('no credentials: SEC_E_NO_CREDENTIALS as GssError GSS_S_NO_CRED, both roles (no ccache, no keytab)', async (t) => {
+  if (!need(t)) return;
+  // Another node.exe in the agent's (warm) prefix, started with KRB5CCNAME and KRB5_KTNAME naming
+  // files that do not exist: MIT's gss_acquire_cred answers GSS_S_NO_CRED, Wine SEC_E_NO_CREDENTIALS.
+  const r = await agent!.runNode([join('test', 'windows', 'no-credentials.mjs'), DIST, SPN], {
+    KRB5CCNAME: `FILE:${join(dir, 'no-such-ccache')}`, KRB5_KTNAME: `FILE:${join(dir, 'no-such-keytab')}`,
+  });
+  assert.equal(r.code, 0, r.output);
+  const lines = r.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, string>);
+  assert.equal(lines.length, 2, r.output);
+  for (const e of lines) {
+    assert.equal(e.name, 'GssError', JSON.stringify(e));
+    assert.equal(e.major, 'GSS_S_NO_CRED', JSON.stringify(e));
+    assert.equal(e.minorName, 'SEC_E_NO_CREDENTIALS', JSON.stringify(e));
+    assert.match(e.message!, /SEC_E_NO_CREDENTIALS \(0x8009030E\)/);
   }
 });
