@@ -39,6 +39,11 @@ export interface PairingOptions {
    * Kerberos package reads KRB5_KTNAME from the environment node.exe was started with.
    */
   nativeAcceptorWithoutKeytab?: boolean;
+  /**
+   * The native initiator is SSPI, which takes no ccache: given `{ ccache }` credentials it starts
+   * with the logon session's (under Wine: the default ccache, KRB5CCNAME of node.exe's start environment).
+   */
+  nativeInitiatorWithoutCcache?: boolean;
 }
 
 export interface TokenStep {
@@ -133,8 +138,9 @@ export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): P
   let i: SecurityContext | undefined;
   let a: SecurityContext | undefined;
   try {
+    const credentials = ib === 'native' && o.nativeInitiatorWithoutCcache && o.credentials && 'ccache' in o.credentials ? undefined : o.credentials;
     i = createInitiator({
-      backend: ib, target: o.target, credentials: o.credentials, spnego: { mechs: o.mechs },
+      backend: ib, target: o.target, credentials, spnego: { mechs: o.mechs },
       krb5Config: ib === 'pure' ? o.krb5Config : undefined, allowWeakCrypto: o.allowWeakCrypto, recorder: o.recorder,
     });
     const recorded = o.recorder?.exchangeOf(i);

@@ -6,7 +6,7 @@
 // the docs' table (docs/ARCHITECTURE.md, "SSPI under Wine") lists what only Windows can prove.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKdc, type Kdc } from '../../lib/kdc/index.js';
@@ -421,5 +421,33 @@ test('no credentials: SEC_E_NO_CREDENTIALS as GssError GSS_S_NO_CRED, both roles
     assert.equal(e.major, 'GSS_S_NO_CRED', JSON.stringify(e));
     assert.equal(e.minorName, 'SEC_E_NO_CREDENTIALS', JSON.stringify(e));
     assert.match(e.message!, /SEC_E_NO_CREDENTIALS \(0x8009030E\)/);
+  }
+});
+
+test('`spnego compare` under node.exe in a realm made on the Linux side: SSPI -> pure and pure -> SSPI, MICs = pure recomputation', async (t) => {
+  if (!needMit(t)) return;
+  const realmDir = mkdtempSync(join(tmpdir(), 'spnego-wine-compare-'));
+  const { kdc: demoKdc, env } = await prepareDemoRealm(realmDir);
+  try {
+    const realm = JSON.parse(readFileSync(join(realmDir, 'realm.json'), 'utf8')) as { realm: string; service: string; user: string; password: string };
+    // The user's TGT, from MIT's kinit (asynchronously: the KDC runs in this process).
+    const kinit = spawn(KINIT, [`${realm.user}@${realm.realm}`], { env: { ...process.env, ...env } });
+    let kinitErr = '';
+    kinit.stderr.on('data', (d) => (kinitErr += d));
+    kinit.stdin.end(`${realm.password}\n`);
+    assert.equal(await new Promise((r) => kinit.once('close', r)), 0, kinitErr);
+    const r = await agent!.runNode(['bin/spnego.mjs', 'compare', '--target', `${realm.service}@${realm.realm}`], env);
+    printDemo(r.output);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /native \(SSPI\) -> native \(SSPI\): not run/);
+    for (const pairing of ['native -> pure', 'pure -> native', 'pure -> pure']) {
+      const rows = r.output.split('\n').filter((l) => l.startsWith(pairing + ' '));
+      assert.equal(rows.length, 2, `${pairing}: two mechListMIC rows\n${r.output}`);
+      for (const row of rows) assert.match(row, /\(same bytes\)\s+yes\s/, row);
+    }
+    assert.match(r.output, /^OK: 3 pairing\(s\)/m);
+  } finally {
+    await demoKdc.stop();
+    rmSync(realmDir, { recursive: true, force: true });
   }
 });
