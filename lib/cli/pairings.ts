@@ -34,6 +34,16 @@ export interface PairingOptions {
   fault?: 'mic-byte';
   /** Records the initiator's tokens, and the first protected message, as one exchange (a pcap, lib/capture). */
   recorder?: NegotiationRecorder;
+  /**
+   * The native acceptor takes no keytab option: SSPI (Windows, Wine) has none; under Wine its
+   * Kerberos package reads KRB5_KTNAME from the environment node.exe was started with.
+   */
+  nativeAcceptorWithoutKeytab?: boolean;
+  /**
+   * The native initiator is SSPI, which takes no ccache: given `{ ccache }` credentials it starts
+   * with the logon session's (under Wine: the default ccache, KRB5CCNAME of node.exe's start environment).
+   */
+  nativeInitiatorWithoutCcache?: boolean;
 }
 
 export interface TokenStep {
@@ -64,6 +74,12 @@ export interface PairingResult {
   mics: MicCheck[];
   enctype?: number;
   sessionKeysEqual?: boolean;
+  /**
+   * Set when only one side reports the session key (SSPI under Wine answers no SECPKG_ATTR_SESSION_KEY):
+   * the MICs are recomputed from that side's key, and the other side proved it holds the same key
+   * by verifying them and the first protected message.
+   */
+  keyOnlyFrom?: 'initiator' | 'acceptor';
   wrapToken?: Uint8Array;
   unwrapped?: string;
   error?: string;
@@ -122,20 +138,24 @@ export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): P
   let i: SecurityContext | undefined;
   let a: SecurityContext | undefined;
   try {
+    const credentials = ib === 'native' && o.nativeInitiatorWithoutCcache && o.credentials && 'ccache' in o.credentials ? undefined : o.credentials;
     i = createInitiator({
-      backend: ib, target: o.target, credentials: o.credentials, spnego: { mechs: o.mechs },
+      backend: ib, target: o.target, credentials, spnego: { mechs: o.mechs },
       krb5Config: ib === 'pure' ? o.krb5Config : undefined, allowWeakCrypto: o.allowWeakCrypto, recorder: o.recorder,
     });
     const recorded = o.recorder?.exchangeOf(i);
     if (recorded) recorded.label = `${ib} -> ${ab}`;
-    a = createAcceptor({ backend: ab, keytab: o.keytab, spnego: { mechListMIC: 'always' }, allowWeakCrypto: o.allowWeakCrypto });
+    const keytab = ab === 'native' && o.nativeAcceptorWithoutKeytab ? undefined : o.keytab;
+    a = createAcceptor({ backend: ab, keytab, spnego: { mechListMIC: 'always' }, allowWeakCrypto: o.allowWeakCrypto });
     r.tokens = (await exchange(i, a)).map((bytes, n) => ({ from: n % 2 ? 'acceptor' : 'initiator', bytes }));
     if (!i.complete || !a.complete) throw new Error(`the negotiation did not complete (initiator ${i.complete}, acceptor ${a.complete})`);
     const ik = i.info.sessionKey;
     const ak = a.info.sessionKey;
-    if (!ik || !ak) throw new Error('a session key is missing');
-    r.enctype = ak.enctype;
-    r.sessionKeysEqual = ik.enctype === ak.enctype && toHex(ik.key) === toHex(ak.key);
+    const key = ak ?? ik;
+    if (!key) throw new Error('neither side reports the session key: nothing to recompute the MICs from');
+    r.enctype = key.enctype;
+    if (ik && ak) r.sessionKeysEqual = ik.enctype === ak.enctype && toHex(ik.key) === toHex(ak.key);
+    else r.keyOnlyFrom = ak ? 'acceptor' : 'initiator';
     const sp = a.info.spnego;
     r.mechTypes = sp?.mechTypes;
     if (sp?.mechTypes) {
@@ -145,7 +165,7 @@ export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): P
       ] as const) {
         if (!bytes) continue;
         const sent = o.fault === 'mic-byte' && from === 'acceptor' ? flipLastByte(bytes) : bytes;
-        r.mics.push({ from, backend, bytes: sent, ...checkMic(ak, from === 'acceptor', sp.mechTypes, sent), verifiedBy });
+        r.mics.push({ from, backend, bytes: sent, ...checkMic(key, from === 'acceptor', sp.mechTypes, sent), verifiedBy });
       }
     }
     // Step 6: the application's first message, protected (RFC 4121 Wrap, sealed).
@@ -165,7 +185,7 @@ export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): P
 
 /** Whether a pairing proved agreement: completed, same keys, at least one MIC each way, all equal. */
 export function pairingOk(r: PairingResult): boolean {
-  return !r.error && r.sessionKeysEqual === true && r.mics.length === 2 && r.mics.every((m) => m.equal) && r.unwrapped === FIRST_MESSAGE;
+  return !r.error && (r.sessionKeysEqual === true || (r.sessionKeysEqual === undefined && r.keyOnlyFrom !== undefined)) && r.mics.length === 2 && r.mics.every((m) => m.equal) && r.unwrapped === FIRST_MESSAGE;
 }
 
 /**

@@ -496,6 +496,33 @@ Napi::Value SspiContext::VerifyMic(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
+// Wine (any version) exports wine_get_version from its ntdll; Windows does not. Wine 8's Kerberos
+// package (dlls/kerberos/unixlib.c, seal_message_no_vector / unseal_message_no_vector) lays a
+// gss_wrap token out as DATA || TOKEN (Windows: TOKEN || DATA), reports a cbSecurityTrailer of 49
+// (AES sealing needs 60) and does not take SECBUFFER_STREAM: wrap and unwrap follow it there.
+static bool UnderWine() {
+  static const bool wine = [] {
+    HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+    return nt != nullptr && GetProcAddress(nt, "wine_get_version") != nullptr;
+  }();
+  return wine;
+}
+
+// Under Wine, DecryptMessage copies exactly cbBuffer of SECBUFFER_DATA bytes of plaintext back,
+// so the DATA / TOKEN split must put the plaintext's length in DATA. RFC 4121 4.2.6.2: a sealed
+// token is header(16) || E(confounder(16) | data | filler(EC) | header(16)) || checksum; an
+// integrity-only one is header(16) || data || checksum(EC bytes). The checksum of a sealed token is
+// taken as 12 bytes (aes128/aes256-cts-hmac-sha1-96, what Wine's hosts negotiate by default).
+// Returns the plaintext length, or -1 when the token is not an RFC 4121 Wrap token.
+static long WinePlaintextLength(const std::vector<uint8_t>& tok) {
+  if (tok.size() < 16 || tok[0] != 0x05 || tok[1] != 0x04) return -1;
+  const bool sealed = (tok[2] & 0x02) != 0;
+  const long ec = (static_cast<long>(tok[4]) << 8) | tok[5];
+  const long overhead = sealed ? 16 + 16 + ec + 16 + 12 : 16 + ec;
+  const long p = static_cast<long>(tok.size()) - overhead;
+  return p < 0 ? -1 : p;
+}
+
 // wrap(message, encrypt): EncryptMessage with SECBUFFER_TOKEN (cbSecurityTrailer) + SECBUFFER_DATA
 // + SECBUFFER_PADDING (cbBlockSize); SECQOP_WRAP_NO_ENCRYPT for integrity only. The token is
 // trailer || data || padding, the layout DecryptMessage takes back as one SECBUFFER_STREAM.
@@ -509,18 +536,26 @@ Napi::Value SspiContext::WrapToken(const Napi::CallbackInfo& info) {
   if (!s.haveSizes) return ThrowStatus(env, UsageFailure("QueryContextAttributesW", "SECPKG_ATTR_SIZES is not available"));
   std::vector<uint8_t> msg = BytesOf(info[0]);
   bool encrypt = info[1].ToBoolean().Value();
-  std::vector<uint8_t> trailer(s.sizes.cbSecurityTrailer ? s.sizes.cbSecurityTrailer : 1);
+  const bool wine = UnderWine();
+  // WINE: its cbSecurityTrailer (49) is short of what AES sealing writes (60 + EC): room to spare.
+  const ULONG trailerSize = s.sizes.cbSecurityTrailer + (wine ? 64 : 0);
+  std::vector<uint8_t> trailer(trailerSize ? trailerSize : 1);
   std::vector<uint8_t> padding(s.sizes.cbBlockSize ? s.sizes.cbBlockSize : 1);
-  SecBuffer bufs[3] = {{static_cast<ULONG>(s.sizes.cbSecurityTrailer), SECBUFFER_TOKEN, trailer.data()},
+  SecBuffer bufs[3] = {{trailerSize, SECBUFFER_TOKEN, trailer.data()},
                        {static_cast<ULONG>(msg.size()), SECBUFFER_DATA, msg.empty() ? nullptr : msg.data()},
                        {static_cast<ULONG>(s.sizes.cbBlockSize), SECBUFFER_PADDING, padding.data()}};
   SecBufferDesc desc{SECBUFFER_VERSION, 3, bufs};
   CallStatus st = Status("EncryptMessage", EncryptMessage(&s.ctx, encrypt ? 0 : SECQOP_WRAP_NO_ENCRYPT, &desc, 0));
   if (st.failed()) return ThrowStatus(env, st);
+  if (wine) bufs[2].cbBuffer = 0;
   size_t total = static_cast<size_t>(bufs[0].cbBuffer) + bufs[1].cbBuffer + bufs[2].cbBuffer;
   Napi::Buffer<uint8_t> token = Napi::Buffer<uint8_t>::New(env, total);
   uint8_t* p = token.Data();
-  for (const SecBuffer& b : bufs) {
+  // Windows: TOKEN || DATA || PADDING; WINE: DATA || TOKEN (the gss_wrap output cut at the data's
+  // length), and it leaves PADDING's cbBuffer as given: not part of the token.
+  const int order[3] = {wine ? 1 : 0, wine ? 0 : 1, 2};
+  for (int k : order) {
+    const SecBuffer& b = bufs[k];
     if (b.cbBuffer && b.pvBuffer) std::memcpy(p, b.pvBuffer, b.cbBuffer);
     p += b.cbBuffer;
   }
@@ -541,6 +576,12 @@ Napi::Value SspiContext::UnwrapToken(const Napi::CallbackInfo& info) {
   std::vector<uint8_t> tok = BytesOf(info[0]);
   SecBuffer bufs[2] = {{static_cast<ULONG>(tok.size()), SECBUFFER_STREAM, tok.empty() ? nullptr : tok.data()},
                        {0, SECBUFFER_DATA, nullptr}};
+  // WINE: no SECBUFFER_STREAM; DATA || TOKEN is the whole token, DATA as long as the plaintext.
+  const long plain = UnderWine() ? WinePlaintextLength(tok) : -1;
+  if (plain >= 0) {
+    bufs[0] = {static_cast<ULONG>(plain), SECBUFFER_DATA, plain ? tok.data() : nullptr};
+    bufs[1] = {static_cast<ULONG>(tok.size() - plain), SECBUFFER_TOKEN, tok.data() + plain};
+  }
   SecBufferDesc desc{SECBUFFER_VERSION, 2, bufs};
   ULONG qop = 0;
   CallStatus st = Status("DecryptMessage", DecryptMessage(&s.ctx, &desc, 0, &qop));

@@ -22,7 +22,7 @@ import { RemoteContext, startAgent, windowsNode } from '../windows/wine.js';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-test('npm pack + npm install in a fresh project: addon built or explained, require/import/bin work; node.exe under Wine loads the win32 prebuild', { timeout: 600_000 }, async (t) => {
+test('npm pack + npm install in a fresh project: both prebuilds in the tarball, the linux-x64 one loaded with nothing built; require/import/bin work; node.exe under Wine loads the win32 prebuild', { timeout: 600_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'spnego-pack-'));
   try {
     const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, maxBuffer: 64 << 20 }); // dist/ is built by npm test; rebuilding it here would race the other test files
@@ -35,6 +35,10 @@ test('npm pack + npm install in a fresh project: addon built or explained, requi
     // The win32-x64 prebuild (scripts/compile-sspi.sh; CI builds it before the tests).
     const winPrebuild = 'prebuilds/win32-x64/spnego.napi.node';
     if (existsSync(join(root, winPrebuild)) || requirePeers) assert.ok(files.includes(winPrebuild), `the tarball has ${winPrebuild}`);
+    // The linux-x64 prebuild next to it (scripts/prebuilds.mjs, prebuildify --napi; CI: npm run prebuilds).
+    const linuxPrebuild = 'prebuilds/linux-x64/spnego.node';
+    const hasLinuxPrebuild = files.includes(linuxPrebuild);
+    if (existsSync(join(root, linuxPrebuild)) || requirePeers) assert.ok(hasLinuxPrebuild, `the tarball has ${linuxPrebuild}`);
     const app = join(dir, 'app');
     mkdirSync(join(app, 'deps'), { recursive: true });
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
@@ -60,6 +64,11 @@ test('npm pack + npm install in a fresh project: addon built or explained, requi
     assert.equal(cjs.loaded, nativeInfo().loaded, `installed copy: ${cjs.error ?? cjs.library}`);
     assert.deepEqual(esm, cjs);
     if (!cjs.loaded) assert.match(cjs.error, /not built|install/i);
+    if (hasLinuxPrebuild && process.platform === 'linux' && process.arch === 'x64') {
+      // The install hook found the prebuild (node-gyp-build) and compiled nothing: what was loaded is the prebuild.
+      assert.equal(existsSync(join(app, 'node_modules', 'spnego', 'build', 'Release', 'spnego_native.node')), false, 'no node-gyp build at install');
+      assert.equal(cjs.loaded, true, `the linux-x64 prebuild loads: ${cjs.error}`);
+    }
     const env = { ...process.env };
     for (const k of ['KRB5_CONFIG', 'KRB5CCNAME', 'KRB5_KTNAME']) delete env[k];
     const demo = await run(join(app, 'node_modules', '.bin', 'spnego'), ['demo', '--brief'], { cwd: app, maxBuffer: 64 << 20, env });

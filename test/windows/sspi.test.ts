@@ -6,7 +6,7 @@
 // the docs' table (docs/ARCHITECTURE.md, "SSPI under Wine") lists what only Windows can prove.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKdc, type Kdc } from '../../lib/kdc/index.js';
@@ -14,9 +14,13 @@ import { createAcceptor, createInitiator } from '../../lib/api.js';
 import type { ContextFlags, SecurityContext } from '../../lib/context.js';
 import { GssError } from '../../lib/errors.js';
 import { checkMic } from '../../lib/cli/pairings.js';
+import { prepareDemoRealm } from '../../lib/cli/demo.js';
 import { utf8 } from '../../lib/util/bytes.js';
 import { missingPeer, needPeer } from '../peers/harness.js';
-import { DLL, RemoteContext, RemoteError, startAgent, wineNeeds, type WineAgent } from './wine.js';
+import { GssPeer, PY_GSSAPI } from '../peers/gss-peer.js';
+import { spawn } from 'node:child_process';
+import { fromHex } from '../../lib/util/bytes.js';
+import { DIST, DLL, RemoteContext, RemoteError, startAgent, wineNeeds, type WineAgent } from './wine.js';
 
 const REALM = 'WINE.TEST';
 const SPN = `HTTP/web.wine.test@${REALM}`;
@@ -125,6 +129,17 @@ test('Kerberos package as initiator (password) -> pure acceptor; MICs both ways,
   assert.throws(() => a.verifyMIC(m1, mic1), (e: unknown) => e instanceof GssError && e.major === 'GSS_S_DUPLICATE_TOKEN');
   assert.throws(() => a.verifyMIC(m1, flip(mic1)), (e: unknown) => e instanceof GssError && e.major === 'GSS_S_BAD_MIC');
 
+  // EncryptMessage / DecryptMessage both ways, sealed and integrity-only. WINE: cbSecurityTrailer
+  // 49 (AES sealing needs 60), DATA || TOKEN layout, no SECBUFFER_STREAM: the addon follows Wine
+  // there (native/sspi/context.cc, UnderWine), so the tokens are plain RFC 4121 Wrap tokens.
+  // Valid tokens only here: a refused one leaves a gap in the sequence (SEC_E_OUT_OF_SEQUENCE after).
+  for (const encrypt of [true, false]) {
+    const w1 = await i.wrap(utf8.encode(`to Linux ${encrypt}`), encrypt);
+    assert.deepEqual(a.unwrap(w1), { message: utf8.encode(`to Linux ${encrypt}`), encrypted: encrypt });
+    const u = await i.unwrap(a.wrap(utf8.encode(`to Windows ${encrypt}`), { encrypt }));
+    assert.deepEqual(u, { message: utf8.encode(`to Windows ${encrypt}`), encrypted: encrypt });
+  }
+
   // pure -> SSPI: VerifySignature accepts, then refuses a tampered and a replayed token.
   const m2 = utf8.encode('from Linux');
   const mic2 = a.getMIC(m2);
@@ -134,10 +149,7 @@ test('Kerberos package as initiator (password) -> pure acceptor; MICs both ways,
   // Windows answers SEC_E_OUT_OF_SEQUENCE. Either way it does not verify.
   await assert.rejects(i.verifyMIC(m2, mic2), remoteGss('GSS_S_DEFECTIVE_TOKEN', 'SEC_E_INVALID_TOKEN'));
 
-  // WINE: EncryptMessage reports cbSecurityTrailer 49 for AES, which needs 60, so sealing into
-  // the advertised sizes fails; DecryptMessage does not take SECBUFFER_STREAM. Windows does both.
-  await assert.rejects(i.wrap(utf8.encode('sealed'), true), remoteGss('GSS_S_FAILURE', 'SEC_E_BUFFER_TOO_SMALL'));
-  await assert.rejects(i.unwrap(a.wrap(utf8.encode('sealed'), { encrypt: true })), remoteGss('GSS_S_DEFECTIVE_TOKEN', 'SEC_E_INVALID_TOKEN'));
+  await assert.rejects(i.unwrap(flip(a.wrap(utf8.encode('x'), { encrypt: true }))), remoteGss('GSS_S_BAD_MIC', 'SEC_E_MESSAGE_ALTERED'));
   await i.dispose();
   a.dispose();
 });
@@ -278,4 +290,164 @@ test('SspiCredential: a password credential acquired once (AcquireCredentialsHan
   // A wrong password fails at acquisition (WINE: STATUS_UNSUCCESSFUL; Windows: SEC_E_LOGON_DENIED).
   await assert.rejects(agent!.call('rawCredential', { dll: DLL, opts: { usage: 'initiate', principal: USER.principal, password: 'not-it' }, target: SPN }),
     (e: unknown) => e instanceof RemoteError && /^STATUS_UNSUCCESSFUL \(0xC0000001\)/.test(e.remote.message));
+});
+
+// SPNEGO_WINE_PRINT=1 shows the demo as node.exe printed it.
+const printDemo = (o: string) => { if (process.env.SPNEGO_WINE_PRINT) console.log(o.replace(/^/gm, '#> ')); };
+test('`spnego demo --realm-dir` under node.exe: the six steps with the SSPI DLL in the loop, every mechListMIC = pure recomputation', async (t) => {
+  if (!need(t)) return;
+  // The Linux side is the parent: its KDC, its realm files, and the KRB5_* variables node.exe starts with
+  // (Wine's Kerberos package runs the host libkrb5, which reads them from that start environment).
+  const realmDir = mkdtempSync(join(tmpdir(), 'spnego-wine-demo-'));
+  const { kdc: demoKdc, env } = await prepareDemoRealm(realmDir);
+  try {
+    const r = await agent!.runNode(['bin/spnego.mjs', 'demo', '--brief', '--realm-dir', realmDir], env);
+    assert.equal(r.code, 0, r.output);
+    printDemo(r.output);
+    assert.match(r.output, /^native backend: SSPI /m);
+    for (const [ib, ab] of [['native', 'pure'], ['pure', 'native'], ['pure', 'pure']]) {
+      assert.match(r.output, new RegExp(`^== ${ib} initiator -> ${ab} acceptor$`, 'm'));
+    }
+    assert.match(r.output, /native initiator -> native acceptor: not run/);
+    assert.doesNotMatch(r.output, /FAILED|MISMATCH|\bNO\b/);
+    // Each SSPI pairing: both mechListMICs in the table, recomputed by the pure code, equal; the sealed first message unwrapped.
+    for (const pairing of ['native -> pure', 'pure -> native']) {
+      const rows = r.output.split('\n').filter((l) => l.startsWith(pairing + ' '));
+      assert.equal(rows.length, 2, `${pairing}: two mechListMIC rows\n${r.output}`);
+      for (const row of rows) assert.match(row, /\(same bytes\)\s+yes\s/, row);
+    }
+    assert.equal((r.output.match(/the acceptor unwraps: "GET \/reports\/q3 HTTP\/1\.1"/g) ?? []).length >= 3, true, r.output);
+    assert.match(r.output, /^OK: \d+ pairing\(s\)/m);
+    assert.ok(demoKdc.stats.as >= 1 && demoKdc.stats.tgs >= 2, 'the Linux KDC served both SSPI pairings');
+  } finally {
+    await demoKdc.stop();
+    rmSync(realmDir, { recursive: true, force: true });
+  }
+});
+
+// MIT (python-gssapi, test/peers/gss_peer.py) on the Linux side, face to face with the DLL.
+const KINIT = '/usr/bin/kinit';
+const needMit = (t: Parameters<typeof needPeer>[0]) => needPeer(t, 'wine', [...wineNeeds(), PY_GSSAPI, KINIT]);
+const mitEnv = (extra: Record<string, string> = {}) => ({ KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5_KTNAME: `FILE:${join(dir, 'kt')}`, KRB5RCACHEDIR: dir, ...extra });
+
+/** MIT's session key (GSS_C_INQ_SSPI_SESSION_KEY) as checkMic takes it. */
+function mitKey(info: { session_key?: string; enctype?: number }) {
+  assert.ok(info.session_key && info.enctype, `MIT reports its session key: ${JSON.stringify(info)}`);
+  return { enctype: info.enctype, key: fromHex(info.session_key) };
+}
+
+test('Kerberos package as initiator (password) -> MIT acceptor: MICs both ways (= pure recomputation from MIT\'s key), sealed messages both ways', async (t) => {
+  if (!needMit(t)) return;
+  const i = await sspi('initiator', { mech: 'kerberos', credentials: USER });
+  const a = new GssPeer('acceptor', mitEnv(), { mech: 'krb5' });
+  try {
+    let tok = await i.step();
+    let done: Awaited<ReturnType<GssPeer['step']>> | undefined;
+    while (tok) {
+      done = await a.step(tok);
+      tok = done.token ? await i.step(done.token) : undefined;
+    }
+    assert.ok(i.complete && done?.info.complete, 'both sides complete');
+    assert.equal(done!.info.initiator, USER.principal);
+    assert.equal(done!.info.mech, KRB5_OID);
+    const key = mitKey(done!.info);
+    const m = utf8.encode('SSPI to MIT');
+    const mic = await i.getMIC(m);
+    assert.deepEqual(await a.verifyMic(m, mic), { ok: true });
+    assert.equal(checkMic(key, false, m, mic).equal, true, 'MakeSignature = pure recomputation from MIT\'s key');
+    const back = await a.getMic(m);
+    assert.equal(await i.verifyMIC(m, back), true);
+    assert.equal(checkMic(key, true, m, back).equal, true);
+    const w = await i.wrap(utf8.encode('sealed for MIT'), true);
+    assert.deepEqual(await a.unwrap(w), { msg: Buffer.from('sealed for MIT').toString('hex'), conf: true });
+    const u = await i.unwrap(await a.wrap(utf8.encode('sealed for SSPI'), true));
+    assert.deepEqual(u, { message: utf8.encode('sealed for SSPI'), encrypted: true });
+  } finally {
+    a.close();
+    await i.dispose();
+  }
+});
+
+test('MIT initiator (kinit ccache) -> SSPI Kerberos acceptor and -> SSPI Negotiate acceptor: MICs both ways, sealed messages both ways', async (t) => {
+  if (!needMit(t)) return;
+  const ccache = `FILE:${join(dir, 'mit-ccache')}`;
+  // Asynchronously: the KDC answering kinit runs in this process.
+  const kinit = spawn(KINIT, [USER.principal], { env: { ...process.env, ...mitEnv({ KRB5CCNAME: ccache }) } });
+  let kinitErr = '';
+  kinit.stderr.on('data', (d) => (kinitErr += d));
+  kinit.stdin.end(`${USER.password}\n`);
+  assert.equal(await new Promise((r) => kinit.once('close', r)), 0, kinitErr);
+  for (const [mech, sspiMech] of [['krb5', 'kerberos'], ['spnego', undefined]] as const) {
+    const i = new GssPeer('initiator', mitEnv({ KRB5CCNAME: ccache }), { mech, target: SPN.split('@')[0]!.replace('/', '@') });
+    const a = await sspi('acceptor', sspiMech ? { mech: sspiMech } : {});
+    try {
+      let r = await i.step();
+      let rounds = 0;
+      while (r.token) {
+        const back = await a.step(r.token);
+        if (!back) break;
+        r = await i.step(back);
+        if (++rounds > 4) throw new Error('no end to the exchange');
+      }
+      assert.ok(a.complete && r.info.complete, `${mech}: both sides complete`);
+      const key = mitKey(r.info);
+      const m = utf8.encode(`MIT to SSPI over ${mech}`);
+      assert.equal(await a.verifyMIC(m, await i.getMic(m)), true);
+      const back = await a.getMIC(m);
+      assert.deepEqual(await i.verifyMic(m, back), { ok: true });
+      assert.equal(checkMic(key, true, m, back).equal, true, `${mech}: SSPI's MakeSignature = pure recomputation from MIT's key`);
+      const u = await a.unwrap(await i.wrap(m, true));
+      assert.deepEqual(u, { message: m, encrypted: true });
+      assert.deepEqual(await i.unwrap(await a.wrap(m, true)), { msg: Buffer.from(m).toString('hex'), conf: true });
+    } finally {
+      i.close();
+      await a.dispose();
+    }
+  }
+});
+
+test('no credentials: SEC_E_NO_CREDENTIALS as GssError GSS_S_NO_CRED, both roles (no ccache, no keytab)', async (t) => {
+  if (!need(t)) return;
+  // Another node.exe in the agent's (warm) prefix, started with KRB5CCNAME and KRB5_KTNAME naming
+  // files that do not exist: MIT's gss_acquire_cred answers GSS_S_NO_CRED, Wine SEC_E_NO_CREDENTIALS.
+  const r = await agent!.runNode([join('test', 'windows', 'no-credentials.mjs'), DIST, SPN], {
+    KRB5CCNAME: `FILE:${join(dir, 'no-such-ccache')}`, KRB5_KTNAME: `FILE:${join(dir, 'no-such-keytab')}`,
+  });
+  assert.equal(r.code, 0, r.output);
+  const lines = r.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, string>);
+  assert.equal(lines.length, 2, r.output);
+  for (const e of lines) {
+    assert.equal(e.name, 'GssError', JSON.stringify(e));
+    assert.equal(e.major, 'GSS_S_NO_CRED', JSON.stringify(e));
+    assert.equal(e.minorName, 'SEC_E_NO_CREDENTIALS', JSON.stringify(e));
+    assert.match(e.message!, /SEC_E_NO_CREDENTIALS \(0x8009030E\)/);
+  }
+});
+
+test('`spnego compare` under node.exe in a realm made on the Linux side: SSPI -> pure and pure -> SSPI, MICs = pure recomputation', async (t) => {
+  if (!needMit(t)) return;
+  const realmDir = mkdtempSync(join(tmpdir(), 'spnego-wine-compare-'));
+  const { kdc: demoKdc, env } = await prepareDemoRealm(realmDir);
+  try {
+    const realm = JSON.parse(readFileSync(join(realmDir, 'realm.json'), 'utf8')) as { realm: string; service: string; user: string; password: string };
+    // The user's TGT, from MIT's kinit (asynchronously: the KDC runs in this process).
+    const kinit = spawn(KINIT, [`${realm.user}@${realm.realm}`], { env: { ...process.env, ...env } });
+    let kinitErr = '';
+    kinit.stderr.on('data', (d) => (kinitErr += d));
+    kinit.stdin.end(`${realm.password}\n`);
+    assert.equal(await new Promise((r) => kinit.once('close', r)), 0, kinitErr);
+    const r = await agent!.runNode(['bin/spnego.mjs', 'compare', '--target', `${realm.service}@${realm.realm}`], env);
+    printDemo(r.output);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /native \(SSPI\) -> native \(SSPI\): not run/);
+    for (const pairing of ['native -> pure', 'pure -> native', 'pure -> pure']) {
+      const rows = r.output.split('\n').filter((l) => l.startsWith(pairing + ' '));
+      assert.equal(rows.length, 2, `${pairing}: two mechListMIC rows\n${r.output}`);
+      for (const row of rows) assert.match(row, /\(same bytes\)\s+yes\s/, row);
+    }
+    assert.match(r.output, /^OK: 3 pairing\(s\)/m);
+  } finally {
+    await demoKdc.stop();
+    rmSync(realmDir, { recursive: true, force: true });
+  }
 });
