@@ -119,7 +119,7 @@ export class LdapSaslSocket extends Duplex {
       if (!cert || !cert.raw) throw new UsageError('the LDAP server sent no certificate: no tls-server-end-point bindings can be made (set noChannelBindings to bind without)');
       init.channelBindings = { tlsServerEndPoint: new Uint8Array(cert.raw) };
     }
-    const sasl = new SaslClient({ mechanism: o.mechanism, layer, authzid: o.authzid, context: createSaslInitiator(o.mechanism, layer, init) });
+    const sasl = new SaslClient({ mechanism: o.mechanism, layer, authzid: o.authzid, tls: isTls, context: createSaslInitiator(o.mechanism, layer, init) });
     await conn.saslBind(sasl);
     this.layer = conn.layer ?? 'none';
     const inner = conn.release();
