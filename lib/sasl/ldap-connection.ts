@@ -116,7 +116,9 @@ export class LdapConnection {
     const m = await this.request(encodeExtendedRequest(id, START_TLS_OID), id);
     if (m.op.type !== 'extendedResponse') throw new DecodeError('LDAP.startTLS', `a ${m.op.type} answered StartTLS`);
     if (m.op.resultCode !== LDAP_RESULT.success) throw new LdapResultError('StartTLS', m.op);
-    // RFC 4511 4.14.2: nothing is sent in clear after the response; bytes already here would be injected.
+    // RFC 4511 4.14.2: nothing is sent in clear after the response; bytes already here would be injected
+    // (a malformed one already failed the connection: never start TLS over it).
+    if (this.failure) throw this.failure;
     if (this.reader.pending || this.queue.length) throw new DecodeError('LDAP.startTLS', 'unencrypted bytes after the StartTLS response');
     this.detach();
     const plain = this.stream;
@@ -179,6 +181,7 @@ export class LdapConnection {
     this.layer = sasl.layer;
     if (sasl.layer && sasl.layer !== 'none') {
       // Nothing may follow the BindResponse in clear: the server starts framing right after it.
+      if (this.failure) throw this.failure;
       if (this.reader.pending || this.queue.length) throw new DecodeError('LDAP.bind', 'unframed bytes after the SASL bind response');
       this.detach();
       this.stream = new SaslStream(this.stream, sasl.framing());

@@ -64,7 +64,7 @@ const bindSamples = [
 const isTyped = (e: unknown) => e instanceof SpnegoError;
 
 test(`fuzz the SASL bind answers the adapter reads (LdapConnection.saslBind + release): ${FUZZ_RUNS} inputs, only typed errors`, { timeout: 600_000 }, async () => {
-  const inputs: Uint8Array[] = [];
+  const inputs: Uint8Array[] = [...bindSamples]; // the samples themselves too, whatever SPNEGO_FUZZ_RUNS
   fuzzDecoder(bindSamples, (b) => inputs.push(b));
   let bound = 0, refused = 0;
   for (const [i, b] of inputs.entries()) {
@@ -91,7 +91,7 @@ const startTlsSamples = [
 ];
 
 test(`fuzz the StartTLS answers: ${Math.ceil(FUZZ_RUNS / 10)} inputs, typed errors (or the handshake's hang-up after a well-formed success)`, { timeout: 600_000 }, async () => {
-  const inputs: Uint8Array[] = [];
+  const inputs: Uint8Array[] = [...startTlsSamples];
   fuzzDecoder(startTlsSamples, (b) => inputs.push(b), Math.ceil(FUZZ_RUNS / 10));
   let handshakes = 0, typed = 0;
   for (const b of inputs) {
@@ -128,4 +128,18 @@ test('SaslClient tls: GSS-SPNEGO with CONF granted installs no layer inside TLS'
   await plain.start();
   await plain.finish();
   assert.equal(plain.layer, 'confidentiality', 'outside TLS the granted flags are the layer');
+});
+
+test('regression (found by the fuzzer): a StartTLS success followed by a malformed message fails typed, no TLS over the dead socket', async () => {
+  // a StartTLS success (id 1), then a message whose ExtendedResponse (6 octets) leaves one octet over
+  const b = Buffer.from('300c02010178070a010004000400' + '300c02010178060a010004000400', 'hex');
+  const conn = new LdapConnection(new FakeServer(Uint8Array.from(b)));
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('startTls hung')), 2000); });
+  try {
+    await assert.rejects(Promise.race([conn.startTls(), hang]), (e: unknown) => e instanceof SpnegoError);
+  } finally {
+    clearTimeout(timer);
+    conn.close();
+  }
 });
