@@ -40,6 +40,8 @@ export class LdapConnection {
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onEnd = () => this.fail(new DecodeError('LDAP', 'the server closed the connection'));
   private readonly onError = (e: Error) => this.fail(e);
+  // A socket destroyed without 'end' (a caller's timeout, ldapts' connectTimeout) only says 'close'.
+  private readonly onClose = () => this.fail(new DecodeError('LDAP', 'the connection was closed'));
   /** The SASL layer in force after a SASL bind ('none' when the socket is used as it is). */
   layer: SaslClient['layer'];
 
@@ -52,12 +54,14 @@ export class LdapConnection {
     this.stream.on('data', this.onData);
     this.stream.on('end', this.onEnd);
     this.stream.on('error', this.onError);
+    this.stream.on('close', this.onClose);
   }
 
   private detach(): void {
     this.stream.off('data', this.onData);
     this.stream.off('end', this.onEnd);
     this.stream.off('error', this.onError);
+    this.stream.off('close', this.onClose);
   }
 
   private receive(chunk: Uint8Array): void {

@@ -143,3 +143,17 @@ test('regression (found by the fuzzer): a StartTLS success followed by a malform
     conn.close();
   }
 });
+
+test('LdapConnection: a socket destroyed in the middle of the bind (e.g. ldapts connectTimeout) rejects typed, no wait', async () => {
+  const silent = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+  const conn = new LdapConnection(silent);
+  const bind = conn.saslBind(new SaslClient({ mechanism: 'GSS-SPNEGO', context: fakeContext(), layer: 'integrity' }));
+  setImmediate(() => silent.destroy());
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('saslBind hung')), 2000); });
+  try {
+    await assert.rejects(Promise.race([bind, hang]), (e: unknown) => e instanceof SpnegoError);
+  } finally {
+    clearTimeout(timer);
+  }
+});
