@@ -218,6 +218,11 @@ export class SaslClient {
   /** The wanted layer if offered, else the next stronger one offered; never a weaker one. */
   private choose(offered: number): SecurityLayer {
     if (offered === 0 || offered > 7) throw new SaslError('ERR_SASL_OFFER', `the server's security-layer bit mask 0x${offered.toString(16)} is not an RFC 4752 offer`);
+    if (this.tls) {
+      // MS-ADTS 5.1.2.1: no SASL layer inside TLS; a server that insists on one is not followed.
+      if (offered & LAYER_BIT.none) return 'none';
+      throw new SaslError('ERR_SASL_LAYER', `inside TLS only "no security layer" may be chosen, and the server offers 0x${offered.toString(16)}`);
+    }
     for (const l of ['none', 'integrity', 'confidentiality'] as const) {
       if (rank(l) < rank(this.wanted) || !(offered & LAYER_BIT[l])) continue;
       if (l !== 'none' && !this.context.info.flags[l]) continue; // not granted by the context

@@ -157,3 +157,17 @@ test('LdapConnection: a socket destroyed in the middle of the bind (e.g. ldapts 
     clearTimeout(timer);
   }
 });
+
+test('SaslClient tls, GSSAPI: "no layer" is chosen inside TLS even when more is offered; an offer without it fails', async () => {
+  const reply = async (offer: number) => {
+    const sasl = new SaslClient({ mechanism: 'GSSAPI', context: fakeContext(), layer: 'none', tls: true });
+    await sasl.start();
+    return sasl.step(Uint8Array.of(offer, 0, 0x10, 0));
+  };
+  assert.deepEqual([...(await reply(7))], [1, 0, 0, 0]);
+  await assert.rejects(reply(6), (e: unknown) => e instanceof SpnegoError && /inside TLS/.test((e as Error).message));
+  // Outside TLS, "none" wanted and not offered: the next stronger layer offered is taken.
+  const plain = new SaslClient({ mechanism: 'GSSAPI', context: fakeContext(), layer: 'none' });
+  await plain.start();
+  assert.equal((await plain.step(Uint8Array.of(6, 0, 0x10, 0)))[0], 2, 'outside TLS a stronger offered layer is taken');
+});
