@@ -110,7 +110,8 @@ export class LdapSaslSocket extends Duplex {
     let tlsSock: tls.TLSSocket | undefined = w.tls === 'ldaps' ? (sock as tls.TLSSocket) : undefined;
     if (w.tls === 'starttls') {
       const opts = typeof o.startTls === 'object' ? o.startTls : {};
-      tlsSock = await conn.startTls({ servername: net.isIP(w.host) ? undefined : w.host, ...opts });
+      // host: what the certificate is checked against when no servername is given (as for ldaps://).
+      tlsSock = await conn.startTls({ host: w.host, servername: net.isIP(w.host) ? undefined : w.host, ...opts });
     }
     const layer = o.layer ?? (isTls ? 'none' : 'confidentiality');
     const init: InitiatorOptions = { ...o.initiator };
