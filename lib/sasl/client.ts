@@ -46,6 +46,12 @@ export interface SaslClientOptions {
    * what Samba's and Windows' LDAP servers accept).
    */
   maxSend?: number;
+  /**
+   * The bind runs inside TLS (LDAPS, StartTLS): the layer must be 'none' (MS-ADTS 5.1.2.1: no SASL
+   * layer inside TLS) and none is installed after the bind whatever flags the context was granted.
+   * Create the context with saslInitiatorOptions(mechanism, 'none') and tls-server-end-point bindings.
+   */
+  tls?: boolean;
 }
 
 /** The createInitiator options a SASL mechanism and layer need: merge them into yours. */
@@ -88,6 +94,7 @@ export class SaslClient {
   private readonly authzid: string | undefined;
   private readonly maxReceive: number;
   private readonly maxSendDefault: number;
+  private readonly tls: boolean;
   private state: State = 'new';
   private negotiated: SecurityLayer | undefined;
   private peerMax = 0;
@@ -105,6 +112,8 @@ export class SaslClient {
     checkBuffer('maxReceive', this.maxReceive);
     this.maxSendDefault = o.maxSend ?? MAX_BUFFER_LIMIT;
     checkBuffer('maxSend', this.maxSendDefault);
+    this.tls = o.tls === true;
+    if (this.tls && this.wanted !== 'none') throw new UsageError('inside TLS the SASL layer must be none (MS-ADTS 5.1.2.1)');
   }
 
   /** True once the bind is over on our side (finish() succeeded). */
@@ -164,7 +173,8 @@ export class SaslClient {
       if (this.mechanism === 'GSSAPI') {
         if (this.state !== 'layer-sent') throw new SaslError('ERR_SASL_STATE', 'the server reported success before the RFC 4752 security-layer negotiation');
       } else {
-        this.negotiated = layerFromFlags(this.context.info.flags);
+        // MS-ADTS 5.1.2.1: inside TLS the flags are asked for but no GSS-SPNEGO layer is installed.
+        this.negotiated = this.tls ? 'none' : layerFromFlags(this.context.info.flags);
         if (rank(this.negotiated) < rank(this.wanted)) {
           throw new SaslError('ERR_SASL_LAYER', `the context grants ${this.negotiated} but ${this.wanted} was required: ask createInitiator for the flags of saslInitiatorOptions()`);
         }
@@ -208,6 +218,11 @@ export class SaslClient {
   /** The wanted layer if offered, else the next stronger one offered; never a weaker one. */
   private choose(offered: number): SecurityLayer {
     if (offered === 0 || offered > 7) throw new SaslError('ERR_SASL_OFFER', `the server's security-layer bit mask 0x${offered.toString(16)} is not an RFC 4752 offer`);
+    if (this.tls) {
+      // MS-ADTS 5.1.2.1: no SASL layer inside TLS; a server that insists on one is not followed.
+      if (offered & LAYER_BIT.none) return 'none';
+      throw new SaslError('ERR_SASL_LAYER', `inside TLS only "no security layer" may be chosen, and the server offers 0x${offered.toString(16)}`);
+    }
     for (const l of ['none', 'integrity', 'confidentiality'] as const) {
       if (rank(l) < rank(this.wanted) || !(offered & LAYER_BIT[l])) continue;
       if (l !== 'none' && !this.context.info.flags[l]) continue; // not granted by the context

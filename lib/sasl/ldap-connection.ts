@@ -4,11 +4,12 @@
  * socket is replaced by a SaslStream: every later message is framed and wrapped.
  */
 import type { Duplex } from 'node:stream';
-import { DecodeError, SpnegoError } from '../errors.js';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { DecodeError, SpnegoError, UsageError } from '../errors.js';
 import { SaslClient } from './client.js';
 import { SaslStream } from './stream.js';
 import {
-  decodeLdapMessage, encodeBindRequest, encodeSearchRequest, encodeUnbindRequest, LDAP_RESULT, LdapMessageReader,
+  decodeLdapMessage, encodeBindRequest, encodeExtendedRequest, encodeSearchRequest, encodeUnbindRequest, LDAP_RESULT, LdapMessageReader, START_TLS_OID,
   type LdapMessage, type LdapResult, type SearchOptions,
 } from './ldap.js';
 
@@ -39,6 +40,8 @@ export class LdapConnection {
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onEnd = () => this.fail(new DecodeError('LDAP', 'the server closed the connection'));
   private readonly onError = (e: Error) => this.fail(e);
+  // A socket destroyed without 'end' (a caller's timeout, ldapts' connectTimeout) only says 'close'.
+  private readonly onClose = () => this.fail(new DecodeError('LDAP', 'the connection was closed'));
   /** The SASL layer in force after a SASL bind ('none' when the socket is used as it is). */
   layer: SaslClient['layer'];
 
@@ -51,12 +54,14 @@ export class LdapConnection {
     this.stream.on('data', this.onData);
     this.stream.on('end', this.onEnd);
     this.stream.on('error', this.onError);
+    this.stream.on('close', this.onClose);
   }
 
   private detach(): void {
     this.stream.off('data', this.onData);
     this.stream.off('end', this.onEnd);
     this.stream.off('error', this.onError);
+    this.stream.off('close', this.onClose);
   }
 
   private receive(chunk: Uint8Array): void {
@@ -104,6 +109,52 @@ export class LdapConnection {
     return m;
   }
 
+  /**
+   * StartTLS (RFC 4511 4.14, RFC 4513 3): the extended operation, then a TLS handshake over the
+   * same socket; every later message goes through TLS. Resolves with the TLS socket (its
+   * getPeerCertificate().raw is what tls-server-end-point bindings hash).
+   */
+  async startTls(options: ConnectionOptions = {}): Promise<TLSSocket> {
+    if (this.layer) throw new UsageError('StartTLS must come before the bind');
+    const id = this.nextId++;
+    const m = await this.request(encodeExtendedRequest(id, START_TLS_OID), id);
+    if (m.op.type !== 'extendedResponse') throw new DecodeError('LDAP.startTLS', `a ${m.op.type} answered StartTLS`);
+    if (m.op.resultCode !== LDAP_RESULT.success) throw new LdapResultError('StartTLS', m.op);
+    // RFC 4511 4.14.2: nothing is sent in clear after the response; bytes already here would be injected
+    // (a malformed one already failed the connection: never start TLS over it).
+    if (this.failure) throw this.failure;
+    if (this.reader.pending || this.queue.length) throw new DecodeError('LDAP.startTLS', 'unencrypted bytes after the StartTLS response');
+    this.detach();
+    const plain = this.stream;
+    const secure = tlsConnect({ ...options, socket: plain as never });
+    await new Promise<void>((resolve, reject) => {
+      const bad = (e: Error) => { secure.off('secureConnect', ok); reject(e); };
+      const ok = () => { secure.off('error', bad); resolve(); };
+      secure.once('secureConnect', ok);
+      secure.once('error', bad);
+    }).catch((e: Error) => {
+      this.fail(e);
+      plain.destroy();
+      throw e;
+    });
+    this.stream = secure;
+    this.attach();
+    return secure;
+  }
+
+  /**
+   * Hand the connection over to another LDAP client after the bind: the stream (the socket, the
+   * TLS socket or the SaslStream), paused, with nothing of it read here any more.
+   */
+  release(): Duplex {
+    if (this.failure) throw this.failure;
+    if (this.reader.pending || this.queue.length) throw new DecodeError('LDAP', 'unread LDAP messages at hand-over');
+    this.detach();
+    this.stream.pause();
+    this.failure = new UsageError('this LdapConnection was released to another client');
+    return this.stream;
+  }
+
   /** A simple bind (DN + password). Throws LdapResultError unless the server accepts it. */
   async simpleBind(dn: string, password: string): Promise<void> {
     const id = this.nextId++;
@@ -134,6 +185,7 @@ export class LdapConnection {
     this.layer = sasl.layer;
     if (sasl.layer && sasl.layer !== 'none') {
       // Nothing may follow the BindResponse in clear: the server starts framing right after it.
+      if (this.failure) throw this.failure;
       if (this.reader.pending || this.queue.length) throw new DecodeError('LDAP.bind', 'unframed bytes after the SASL bind response');
       this.detach();
       this.stream = new SaslStream(this.stream, sasl.framing());

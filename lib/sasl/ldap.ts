@@ -1,8 +1,8 @@
 /**
  * A minimal LDAPv3 (RFC 4511) BER codec: what a SASL bind and a search need. BindRequest (simple
- * and SASL), UnbindRequest, SearchRequest (equality / present / and / or filters); decoding of
- * BindResponse, SearchResultEntry / Reference / Done and ExtendedResponse (the notice of
- * disconnection). Not a general LDAP library.
+ * and SASL), UnbindRequest, SearchRequest (equality / present / and / or filters),
+ * ExtendedRequest (StartTLS); decoding of BindResponse, SearchResultEntry / Reference / Done and
+ * ExtendedResponse (StartTLS, the notice of disconnection). Not a general LDAP library.
  *
  * Decoding follows RFC 4511 section 5.1's BER subset: definite lengths only (long form accepted,
  * up to 4 length octets), low tag numbers; every length is checked against the buffer and any
@@ -64,6 +64,16 @@ export function encodeBindRequest(id: number, auth: BindAuth): Uint8Array {
   if (s.credentials) parts.push(str(s.credentials));
   return message(id, seq(0x60, [int(3), str(''), seq(0xa3, parts)]));
 }
+
+/** RFC 4511 4.12 ExtendedRequest ([APPLICATION 23]): requestName [0], requestValue [1] optional. */
+export function encodeExtendedRequest(id: number, name: string, value?: Uint8Array): Uint8Array {
+  const parts = [str(name, 0x80)];
+  if (value) parts.push(str(value, 0x81));
+  return message(id, seq(0x77, parts));
+}
+
+/** RFC 4511 4.14.1: the StartTLS extended operation's name. */
+export const START_TLS_OID = '1.3.6.1.4.1.1466.20037';
 
 /** RFC 4511 4.3 UnbindRequest ([APPLICATION 2] NULL). */
 export function encodeUnbindRequest(id: number): Uint8Array {

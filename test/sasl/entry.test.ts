@@ -7,13 +7,13 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }).trim();
 
-test("'spnego/sasl' loads from CommonJS and ESM and encodes an LDAP SASL bind", () => {
-  const code = "console.log(typeof SaslClient, typeof SaslStream, Buffer.from(encodeBindRequest(1, { sasl: { mechanism: 'GSSAPI' } })).toString('hex'), saslInitiatorOptions('GSSAPI', 'integrity').mech)";
-  const cjs = run(['-e', `const { SaslClient, SaslStream, encodeBindRequest, saslInitiatorOptions } = require('spnego/sasl'); ${code}`]);
-  const esm = run(['--input-type=module', '-e', `import { SaslClient, SaslStream, encodeBindRequest, saslInitiatorOptions } from 'spnego/sasl'; ${code}`]);
+test("'spnego/sasl' loads from CommonJS and ESM, encodes an LDAP SASL bind and has the ldapts hooks", () => {
+  const code = "console.log(typeof SaslClient, typeof SaslStream, Buffer.from(encodeBindRequest(1, { sasl: { mechanism: 'GSSAPI' } })).toString('hex'), saslInitiatorOptions('GSSAPI', 'integrity').mech, typeof ldaptsSasl({ mechanism: 'GSSAPI', initiator: { target: 'ldap/dc' } }).createConnection)";
+  const cjs = run(['-e', `const { SaslClient, SaslStream, encodeBindRequest, saslInitiatorOptions, ldaptsSasl } = require('spnego/sasl'); ${code}`]);
+  const esm = run(['--input-type=module', '-e', `import { SaslClient, SaslStream, encodeBindRequest, saslInitiatorOptions, ldaptsSasl } from 'spnego/sasl'; ${code}`]);
   // RFC 4511: LDAPMessage { 1, BindRequest { 3, "", sasl { "GSSAPI" } } }
   const bind = HEX();
-  assert.equal(cjs, `function function ${bind} kerberos`);
+  assert.equal(cjs, `function function ${bind} kerberos function`);
   assert.equal(esm, cjs);
 });
 
