@@ -95,7 +95,7 @@ export function startPeer(peer: string, knobs: Record<string, string> = {}, o: {
   const r = spawnSync('bash', [script, 'up', state], {
     env: { ...process.env, ...knobs, SPNEGO_NO_APT: '1' },
     encoding: 'utf8',
-    timeout: 120_000,
+    timeout: 240_000, // a Samba DC provisions and starts in 20-60 s, longer on a loaded machine
   });
   if (r.status !== 0) {
     rmSync(state, { recursive: true, force: true });
