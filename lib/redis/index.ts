@@ -169,8 +169,13 @@ export class RedisReplayCache implements ReplayCache {
     this.closed = true;
     const c = this.ownClient;
     if (!c) return;
+    // QUIT waits for Redis's answer: only when connected, and never longer than timeoutMs.
+    if (c.status !== 'ready') {
+      c.disconnect();
+      return;
+    }
     try {
-      await c.quit();
+      await this.withTimeout(() => c.quit());
     } catch {
       c.disconnect();
     }
