@@ -3,7 +3,6 @@
  * a keytab and a krb5.conf in a temp dir the workers read, and alice's pure initiate credential
  * (its service ticket is reused: each new context is a new AP-REQ, a new authenticator).
  */
-import { after, before } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,13 +39,10 @@ export async function startClusterRealm(realm: string): Promise<ClusterRealm> {
   };
 }
 
-export function clusterRealmForFile(realm: string): { current?: ClusterRealm } {
-  const holder: { current?: ClusterRealm } = {};
-  before(async () => { holder.current = await startClusterRealm(realm); });
-  after(async () => {
-    holder.current?.alice.dispose();
-    await holder.current?.kdc.stop();
-    if (holder.current) rmSync(holder.current.dir, { recursive: true, force: true });
-  });
-  return holder;
+/** Stops the KDC and removes the temp dir. */
+export async function stopClusterRealm(r: ClusterRealm | undefined): Promise<void> {
+  if (!r) return;
+  r.alice.dispose();
+  await r.kdc.stop();
+  rmSync(r.dir, { recursive: true, force: true });
 }

@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { needPeer, requirePeers } from '../peers/harness.js';
 import { redisForFile } from '../peers/redis.js';
 import { send, startCluster, type Cluster } from './cluster.js';
-import { clusterRealmForFile } from './realm.js';
+import { startClusterRealm, stopClusterRealm, type ClusterRealm } from './realm.js';
 
 const KRB_AP_ERR_REPEAT = 34;
 const redis = redisForFile();
-const realm = clusterRealmForFile('CLUSTER.TEST');
+// One before hook for the realm and the clusters (node:test may run a file's root hooks concurrently).
+const realm: { current?: ClusterRealm } = {};
 let hosts: Cluster[] = [];
 let ioredis = true;
 
@@ -25,11 +26,13 @@ before(async () => {
     return;
   }
   if (!redis.current) return;
+  realm.current = await startClusterRealm('CLUSTER.TEST');
   const o = { redisUrl: redis.current.url, namespace: 'HTTP/localhost@CLUSTER.TEST', keytab: realm.current!.keytab, krb5Config: realm.current!.krb5Config };
   hosts = await Promise.all([startCluster({ ...o, host: '127.0.0.1' }), startCluster({ ...o, host: '127.0.0.2' })]);
 });
 after(async () => {
   await Promise.all(hosts.map((c) => c.stop()));
+  await stopClusterRealm(realm.current);
 });
 
 function ready(t: import('node:test').TestContext): boolean {
