@@ -164,6 +164,21 @@ export class RedisReplayCache implements ReplayCache {
     throw e;
   }
 
+  /**
+   * Connects the client this cache makes (a service awaits it before it listens, so the first
+   * requests do not wait for the connection); throws ReplayCacheUnavailableError when Redis does
+   * not answer within `timeoutMs` (default: the cache's). Without it, the first checkAndStore connects.
+   */
+  async connect(timeoutMs = this.timeoutMs): Promise<void> {
+    try {
+      const c = await this.withTimeout(() => this.client(), timeoutMs);
+      await this.withTimeout(() => this.send(c, 'PING', []), timeoutMs);
+    } catch (err) {
+      if (err instanceof UsageError || err instanceof ReplayCacheUnavailableError) throw err;
+      throw unavailable(this.store, err, timeoutMs);
+    }
+  }
+
   /** Closes the client this cache made (a client passed in stays the application's). */
   async close(): Promise<void> {
     this.closed = true;
@@ -220,10 +235,25 @@ export class RedisReplayCache implements ReplayCache {
     return c;
   }
 
-  private withTimeout<T>(f: () => Promise<T>): Promise<T> {
+  private withTimeout<T>(f: () => Promise<T>, ms = this.timeoutMs): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Timeout()), this.timeoutMs);
-      f().then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e); });
+      let settled = false;
+      // After a stalled event loop, timers run before the poll phase that would deliver a reply
+      // already received: the timeout is decided in the check phase (setImmediate), after it.
+      const timer = setTimeout(() => setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(new Timeout());
+      }), ms);
+      f().then((v) => {
+        clearTimeout(timer);
+        if (!settled) resolve(v);
+        settled = true;
+      }, (e: unknown) => {
+        clearTimeout(timer);
+        if (!settled) reject(e);
+        settled = true;
+      });
     });
   }
 }

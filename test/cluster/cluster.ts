@@ -49,7 +49,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const waiting: { type: string; want: number; got: unknown[]; resolve: (v: unknown[]) => void }[] = [];
   child.on('message', (m: { type: string } & Record<string, unknown>) => {
     if (m.type === 'error') errors.push(m as unknown as WorkerError);
-    if (m.type === 'worker-exit') exits.push(m);
+    if (m.type === 'worker-exit') {
+      exits.push(m);
+      if (!started) fail(new Error(`a worker exited before listening: ${JSON.stringify(m)}`));
+    }
     for (const w of [...waiting]) {
       if (w.type !== m.type) continue;
       w.got.push(m);
@@ -65,9 +68,16 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     waiting.push(w);
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // Before every worker listens: the primary or a worker exiting fails the start at once.
+  let started = false;
+  let fail: (e: Error) => void = () => {};
+  const failed = new Promise<never>((_, reject) => { fail = reject; });
+  failed.catch(() => {});
+  void exited.then(() => fail(new Error('the cluster primary exited before its workers listened')));
   let ready: { pids: number[]; port: number };
   try {
-    ready = (await Promise.race([collect('ready', 1, 120_000), exited.then(() => { throw new Error('the cluster primary exited before its workers listened'); })]))[0] as typeof ready;
+    ready = (await Promise.race([collect('ready', 1, 120_000), failed]))[0] as typeof ready;
+    started = true;
   } catch (e) {
     child.kill();
     throw e;

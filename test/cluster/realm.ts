@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { acquireCredentials, createInitiator } from '../../lib/api.js';
 import type { Credential } from '../../lib/credentials.js';
 import { startKdc, type Kdc } from '../../lib/kdc/index.js';
+import { FileCcache } from '../../lib/krb5/ccache.js';
+import { requestInitialTicket } from '../../lib/krb5/client/as.js';
 
 export interface ClusterRealm {
   realm: string;
@@ -17,6 +19,8 @@ export interface ClusterRealm {
   krb5Config: string;
   keytab: string;
   alice: Credential;
+  /** For MIT clients (curl --negotiate): KRB5_CONFIG and KRB5CCNAME with alice's TGT. */
+  clientEnv: NodeJS.ProcessEnv;
   /** A new context's first token, as an Authorization header value, and the context (to finish mutual auth). */
   negotiate(): Promise<{ header: string; ctx: ReturnType<typeof createInitiator> }>;
 }
@@ -28,9 +32,13 @@ export async function startClusterRealm(realm: string): Promise<ClusterRealm> {
   const kdc = await startKdc({ realm, principals: [{ name: 'alice', password: 'alice-pw' }, { name: 'HTTP/localhost' }] });
   kdc.writeKrb5Conf(krb5Config);
   kdc.writeKeytab(keytab, ['HTTP/localhost']);
+  const name = { realm, name: { nameType: 1, nameString: ['alice'] } };
+  const tgt = await requestInitialTicket({ kdcs: [{ host: kdc.host, port: kdc.port }], client: name, secret: { password: 'alice-pw' }, etypes: [18] });
+  FileCcache.create(join(dir, 'ccache'), name, [tgt]);
+  const clientEnv = { ...process.env, KRB5_CONFIG: krb5Config, KRB5CCNAME: `FILE:${join(dir, 'ccache')}`, GSS_MECH_CONFIG: '/dev/null' };
   const alice = await acquireCredentials({ usage: 'initiate', backend: 'pure', krb5Config, credentials: { principal: 'alice', password: 'alice-pw' } as never });
   return {
-    realm, kdc, dir, krb5Config, keytab, alice,
+    realm, kdc, dir, krb5Config, keytab, alice, clientEnv,
     async negotiate() {
       const ctx = createInitiator({ credentials: alice, target: 'HTTP@localhost' });
       const token = await ctx.step();

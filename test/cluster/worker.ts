@@ -18,6 +18,8 @@ let ok = 0;
 let refused = 0;
 
 const replayCache = new RedisReplayCache({ url: env.REDIS_URL!, namespace: env.REDIS_NAMESPACE, timeoutMs: Number(env.REDIS_TIMEOUT_MS ?? 500) });
+// Connected before listening (startup on a loaded machine: a generous bound).
+await replayCache.connect(30_000);
 const credentials = await acquireCredentials({ usage: 'accept', backend: 'pure', keytab: env.KEYTAB!, krb5Config: env.KRB5_CONFIG!, replayCache });
 const mw = negotiate({
   credentials,
