@@ -1,4 +1,4 @@
-// `npm run fuzz`: the project's fuzz targets (test/fuzz/*, test/sasl/fuzz, and the fuzz tests of
+// `npm run fuzz`: the project's fuzz targets (test/fuzz/* with keytab and krb5.conf, test/sasl/fuzz, and the fuzz tests of
 // test/kdc, test/krb5/pac, test/gss/checksum) far beyond CI's fixed 100k inputs: rounds of
 // --runs inputs per target, each round with its own seed (printed), for --time seconds or
 // --rounds rounds. A failure prints the command that replays it; the run goes on and exits 1.
@@ -26,7 +26,7 @@ if (!(runs > 0) || !Number.isFinite(seed0) || (!timeS && !(rounds > 0))) {
 const root = new URL('..', import.meta.url).pathname;
 // Whole files of fuzz targets, and files where only the tests named "fuzz" are.
 const groups = [
-  { files: ['test/fuzz/accept.test.ts', 'test/fuzz/asn1.test.ts', 'test/fuzz/ccache.test.ts', 'test/fuzz/ntlm.test.ts', 'test/fuzz/smb2.test.ts', 'test/fuzz/spnego.test.ts', 'test/fuzz/tokens.test.ts', 'test/sasl/fuzz.test.ts'], pattern: undefined },
+  { files: ['test/fuzz/accept.test.ts', 'test/fuzz/asn1.test.ts', 'test/fuzz/ccache.test.ts', 'test/fuzz/files.test.ts', 'test/fuzz/ntlm.test.ts', 'test/fuzz/smb2.test.ts', 'test/fuzz/spnego.test.ts', 'test/fuzz/tokens.test.ts', 'test/sasl/fuzz.test.ts'], pattern: undefined },
   { files: ['test/kdc/kdc.test.ts', 'test/krb5/pac.test.ts', 'test/gss/checksum.test.ts'], pattern: 'fuzz' },
 ].map((g) => ({ ...g, files: g.files.filter((f) => f.includes(only)) })).filter((g) => g.files.length);
 if (!groups.length) {
