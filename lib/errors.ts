@@ -132,3 +132,22 @@ export class ReplayCacheFullError extends GssError {
     this.limit = limit;
   }
 }
+
+/**
+ * A shared replay cache (e.g. Redis, lib/redis) could not be reached or did not answer in time:
+ * whether the authenticator was seen before is unknown, so it is refused (RFC 4120 3.2.3 replay
+ * detection fails closed). `major` is GSS_S_FAILURE; `store` names the cache, `reason` what failed
+ * (no token nor key material).
+ */
+export class ReplayCacheUnavailableError extends GssError {
+  readonly store: string;
+  readonly reason: string;
+  constructor(store: string, reason: string, options?: { cause?: unknown }) {
+    super('GSS_S_FAILURE',
+      `replay cache unavailable (${store}: ${reason}), so the authenticator cannot be checked and is refused; ` +
+      'bring the cache back (requests are accepted again as soon as it answers) or configure an explicit local fallback', 0, options);
+    this.name = 'ReplayCacheUnavailableError';
+    this.store = store;
+    this.reason = reason;
+  }
+}

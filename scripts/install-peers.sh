@@ -17,6 +17,8 @@ PKGS=(
   gss-ntlmssp
   # Samba AD DC (Heimdal KDC inside)
   samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind python3-samba ldb-tools
+  # Redis: the shared replay cache (lib/redis) and the cluster tests (test/cluster)
+  redis-server
   # tools the harness and the native checks use
   # the addon's build (node-gyp) and its checks: valgrind, the Windows (SSPI) cross-compile
   g++ make python3 iproute2 procps valgrind g++-mingw-w64-x86-64 tshark openssl

@@ -39,6 +39,8 @@ const NEEDS: Record<string, string[]> = {
   'squid-negotiate': ['/usr/sbin/squid', '/usr/lib/squid/negotiate_kerberos_auth', '/usr/bin/curl'],
   // Unpacked next to MIT's by scripts/heimdal-extract.sh (the packages conflict with MIT's).
   'heimdal-kdc': ['/opt/spnego-heimdal/usr/lib/heimdal-servers/kdc', '/opt/spnego-heimdal/usr/bin/kadmin.heimdal', '/opt/spnego-heimdal/usr/bin/kinit.heimdal'],
+  // The shared replay cache (lib/redis, test/cluster): the Debian redis-server.
+  redis: ['/usr/bin/redis-server'],
   // Clients and tools the tests run (nothing to start).
   curl: ['/usr/bin/curl', '/usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2'],
   chromium: ['/usr/bin/chromium'],

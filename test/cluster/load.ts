@@ -1,0 +1,142 @@
+/**
+ * Load against clustered negotiate() middleware (test/cluster/load.test.ts for CI, bench/soak.ts
+ * for the long run): `concurrency` clients, each doing new Kerberos handshakes back to back (a new
+ * pure initiator context: a new AP-REQ, checked against the shared Redis replay cache, answered
+ * 200 with the AP-REP, which the client verifies: mutual authentication), optionally with curl
+ * --negotiate processes alongside (MIT's libgssapi as the client). Reports errors, latency
+ * percentiles, handshakes/s, event-loop delay (perf_hooks) in the workers and here, and memory.
+ */
+import { execFile } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { send, type Cluster, type WorkerStats } from './cluster.js';
+import type { ClusterRealm } from './realm.js';
+
+export interface LoadOptions {
+  clusters: Cluster[];
+  realm: ClusterRealm;
+  concurrency: number;
+  handshakes: number;
+  /** curl --negotiate processes run during the load (0: none), each doing `curlHandshakes` requests. */
+  curlProcesses?: number;
+  curlHandshakes?: number;
+  /** For curl: env with KRB5_CONFIG and KRB5CCNAME (alice's TGT). */
+  curlEnv?: NodeJS.ProcessEnv;
+  /** Progress lines (the soak), every this many handshakes. */
+  progressEvery?: number;
+}
+
+export interface LoadResult {
+  ok: number;
+  errors: string[];
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  handshakesPerSec: number;
+  seconds: number;
+  clientLoopMaxMs: number;
+  workerLoopMaxMs: number;
+  curlOk: number;
+  curlErrors: string[];
+  before: WorkerStats[];
+  after: WorkerStats[];
+}
+
+const pct = (sorted: number[], p: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
+const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+
+async function oneHandshake(o: LoadOptions, i: number): Promise<number> {
+  const c = o.clusters[i % o.clusters.length]!;
+  const t0 = performance.now();
+  const { header, ctx } = await o.realm.negotiate();
+  try {
+    const a = await send(c.url, header);
+    if (a.status !== 200) throw new Error(`HTTP ${a.status} from worker ${a.worker}`);
+    const m = /^Negotiate\s+(\S+)$/.exec(a.wwwAuthenticate ?? '');
+    if (!m) throw new Error('200 without the mutual-authentication token');
+    await ctx.step(Buffer.from(m[1]!, 'base64'));
+    if (!ctx.complete) throw new Error('the AP-REP did not complete the initiator');
+    if (JSON.parse(a.body).user !== `alice@${o.realm.realm}`) throw new Error(`wrong user ${a.body}`);
+    return performance.now() - t0;
+  } finally {
+    ctx.dispose();
+  }
+}
+
+function curlRun(o: LoadOptions, n: number): Promise<{ ok: number; errors: string[] }> {
+  const c = o.clusters[0]!;
+  // Named localhost (so MIT asks for HTTP/localhost), connected to the cluster's address.
+  const url = `http://localhost:${c.port}/`;
+  const one = ['--negotiate', '-u', ':', '--connect-to', `localhost:${c.port}:${c.host}:${c.port}`, '-o', '/dev/null', '-w', '%{http_code}\\n', url];
+  const args = ['-sS', ...one];
+  for (let i = 1; i < n; i++) args.push('--next', ...one);
+  return new Promise((resolve) => {
+    execFile('curl', args, { env: o.curlEnv, timeout: 120_000 }, (err, stdout, stderr) => {
+      const codes = stdout.trim().split('\n').filter(Boolean);
+      const ok = codes.filter((x) => x === '200').length;
+      const errors = codes.filter((x) => x !== '200').map((x) => `curl HTTP ${x}`);
+      if (err) errors.push(`curl: ${err.message} ${stderr.slice(0, 200)}`);
+      resolve({ ok, errors });
+    });
+  });
+}
+
+export async function runLoad(o: LoadOptions, log: (s: string) => void = () => {}): Promise<LoadResult> {
+  for (const c of o.clusters) await c.gc();
+  const before = (await Promise.all(o.clusters.map((c) => c.stats()))).flat();
+  for (const c of o.clusters) await c.resetStats();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  const client = async () => {
+    while (next < o.handshakes) {
+      const i = next++;
+      try {
+        latencies.push(await oneHandshake(o, i));
+      } catch (e) {
+        errors.push(`#${i}: ${(e as Error).message}`);
+      }
+      if (o.progressEvery && (i + 1) % o.progressEvery === 0) {
+        const m = process.memoryUsage();
+        log(`${i + 1} handshakes, ${errors.length} errors, ${((i + 1) / ((performance.now() - t0) / 1000)).toFixed(0)}/s, this process rss ${mb(m.rss)}`);
+      }
+    }
+  };
+  const curls = Array.from({ length: o.curlProcesses ?? 0 }, () => curlRun(o, o.curlHandshakes ?? 5));
+  await Promise.all([...Array.from({ length: o.concurrency }, client), ...curls]);
+  const seconds = (performance.now() - t0) / 1000;
+  loop.disable();
+  const curlResults = await Promise.all(curls);
+  const stats = (await Promise.all(o.clusters.map((c) => c.stats()))).flat();
+  for (const c of o.clusters) await c.gc();
+  const after = (await Promise.all(o.clusters.map((c) => c.stats()))).flat();
+  latencies.sort((a, b) => a - b);
+  return {
+    ok: latencies.length,
+    errors,
+    p50Ms: pct(latencies, 50),
+    p99Ms: pct(latencies, 99),
+    maxMs: latencies[latencies.length - 1] ?? NaN,
+    handshakesPerSec: latencies.length / seconds,
+    seconds,
+    clientLoopMaxMs: loop.max / 1e6,
+    workerLoopMaxMs: Math.max(...stats.map((s) => s.loopMaxMs)),
+    curlOk: curlResults.reduce((n, r) => n + r.ok, 0),
+    curlErrors: curlResults.flatMap((r) => r.errors),
+    before,
+    after,
+  };
+}
+
+/** The figures, one per line. */
+export function report(r: LoadResult, o: { concurrency: number; handshakes: number }): string[] {
+  const sum = (s: WorkerStats[], k: 'heapUsed' | 'rss') => s.reduce((n, x) => n + x[k], 0);
+  return [
+    `${r.ok}/${o.handshakes} handshakes ok with ${o.concurrency} concurrent pure initiators, ${r.errors.length} errors; curl --negotiate: ${r.curlOk} ok, ${r.curlErrors.length} errors`,
+    `latency p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms; ${r.handshakesPerSec.toFixed(0)} handshakes/s over ${r.seconds.toFixed(1)} s`,
+    `event-loop delay max: workers ${r.workerLoopMaxMs.toFixed(1)} ms, load process ${r.clientLoopMaxMs.toFixed(1)} ms`,
+    `workers (after gc) heapUsed ${mb(sum(r.before, 'heapUsed'))} -> ${mb(sum(r.after, 'heapUsed'))}, rss ${mb(sum(r.before, 'rss'))} -> ${mb(sum(r.after, 'rss'))} (${r.before.length} workers)`,
+  ];
+}

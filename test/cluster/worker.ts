@@ -1,0 +1,54 @@
+/**
+ * One worker of the test cluster: node:http with the negotiate() middleware on a pure acceptor
+ * credential whose replay cache is the shared Redis (RedisReplayCache). Each answer names the
+ * worker (X-Worker: its PID); every onError goes to the test as { type: 'error', name, code }.
+ * On { type: 'stats' } it reports requests served, the event-loop delay (perf_hooks) and memory.
+ */
+import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { acquireCredentials } from '../../lib/api.js';
+import { negotiate } from '../../lib/http/index.js';
+import { RedisReplayCache } from '../../lib/redis/index.js';
+
+const env = process.env;
+const send = (m: object) => process.send?.({ pid: process.pid, ...m });
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+let ok = 0;
+let refused = 0;
+
+const replayCache = new RedisReplayCache({ url: env.REDIS_URL!, namespace: env.REDIS_NAMESPACE, timeoutMs: Number(env.REDIS_TIMEOUT_MS ?? 500) });
+// Connected before listening (startup on a loaded machine: a generous bound).
+await replayCache.connect(30_000);
+const credentials = await acquireCredentials({ usage: 'accept', backend: 'pure', keytab: env.KEYTAB!, krb5Config: env.KRB5_CONFIG!, replayCache });
+const mw = negotiate({
+  credentials,
+  onError: (e) => {
+    refused++;
+    const err = e as { name?: string; code?: string; errorCode?: number; message?: string };
+    send({ type: 'error', name: err.name, code: err.code, errorCode: err.errorCode, message: String(err.message).slice(0, 300) });
+  },
+});
+const server = createServer((req, res) => {
+  res.setHeader('X-Worker', String(process.pid));
+  mw(req, res, () => {
+    ok++;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ user: req.negotiate!.user, pid: process.pid }));
+  });
+});
+server.keepAliveTimeout = 1000;
+server.listen(Number(env.PORT ?? 0), env.HOST, () => send({ type: 'listening', port: (server.address() as { port: number }).port }));
+
+process.on('message', (m: { type: string }) => {
+  if (m.type === 'stats') {
+    const mem = process.memoryUsage();
+    send({ type: 'stats', ok, refused, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6, loopMeanMs: loop.mean / 1e6, heapUsed: mem.heapUsed, rss: mem.rss });
+  } else if (m.type === 'stats-reset') {
+    loop.reset();
+    send({ type: 'stats-reset' });
+  } else if (m.type === 'gc') {
+    (globalThis as { gc?: () => void }).gc?.();
+    send({ type: 'gc' });
+  }
+});
