@@ -127,6 +127,33 @@ for (const backend of ['pure', 'native'] as Backend[]) {
   });
 }
 
+test('ldapts + ldaptsSasl, pure initiator, NTLM only under GSS-SPNEGO (DOMAIN\\user, validated by the DC): sealed bind, then memberOf and tokenGroups', async (t) => {
+  if (!ready(t)) return;
+  const e = ad!.env;
+  for (const layer of ['integrity', 'confidentiality'] as SecurityLayer[]) {
+    const binds: string[] = [];
+    const mechs: (string | undefined)[] = [];
+    const client = new Client({
+      url: `ldap://${AD_ADDR}`,
+      ...ldaptsSasl(saslOptions('pure', 'GSS-SPNEGO', {
+        layer, onBind: (i) => { binds.push(i.layer); mechs.push(i.sasl.context.info.mech); },
+        initiator: {
+          backend: 'pure', target: `ldap/${dnsName()}@${e.AD_REALM}`,
+          ntlm: { credentials: { principal: `${e.AD_DOMAIN}\\${e.AD_USER!.split('@')[0]}`, password: e.AD_PASSWORD! } }, spnego: { mechs: ['ntlm'] },
+        },
+      })),
+    });
+    try {
+      await readGroups(client, `NTLM ${layer}`);
+    } finally {
+      await client.unbind();
+    }
+    // Our NTLM always negotiates SEAL and Samba's LDAP seals NTLM anyway ("LDAP style"): sealed both times.
+    assert.deepEqual(binds, ['confidentiality'], layer);
+    assert.deepEqual(mechs, ['1.3.6.1.4.1.311.2.2.10'], `${layer}: NTLM was negotiated`);
+  }
+});
+
 /**
  * Samba 4.17 at its default "ldap server require strong auth = yes" refuses every SASL bind inside
  * TLS (source4/ldap_server/ldap_backend.c: without sign/seal "Sign or Seal are required", with them

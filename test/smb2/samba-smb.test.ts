@@ -16,7 +16,8 @@ import { createInitiator } from '../../lib/api.js';
 import { IntegrityError } from '../../lib/errors.js';
 import { decodeNegotiationToken } from '../../lib/spnego/codec.js';
 import { checkMic } from '../../lib/cli/pairings.js';
-import { Command, Dialect, FrameReader, HeaderFlags, Smb2Client, decodeHeader, frame } from '../../lib/smb2/index.js';
+import { Command, Dialect, FrameReader, HeaderFlags, Smb2Client, Smb2StatusError, Status, decodeHeader, frame } from '../../lib/smb2/index.js';
+import { checkNtlmMics } from './ntlm-mics.js';
 
 const AD_ADDR = '127.0.0.13';
 const DC_HOST = 'dc1';
@@ -110,19 +111,86 @@ for (const backend of ['pure', 'native'] as Backend[]) {
   });
 }
 
-test('Samba smbd: an unsupported mechanism first makes Samba send a mechListMIC, recomputed byte for byte', async (t) => {
+for (const backend of ['pure', 'native'] as Backend[]) {
+  test(`Samba smbd: ${backend} initiator, an unsupported mechanism first makes Samba send a mechListMIC, recomputed byte for byte`, async (t) => {
+    if (!ready(t)) return;
+    if (backend === 'native' && !(await needNative(t, 'mit'))) return;
+    const c = await Smb2Client.connect(AD_ADDR);
+    await c.negotiate();
+    // NEGOEX first: Samba cannot take it, picks ms-krb5 (not the first mech), so RFC 4178 5 needs the
+    // mechListMIC both ways. native: our negotiator over the library's Kerberos (spnego.mechs set).
+    const ctx = initiator(backend, ['1.3.6.1.4.1.311.2.2.30', 'ms-krb5', 'krb5']);
+    try {
+      await c.sessionSetup(ctx);
+      assert.ok(c.signed && ctx.complete);
+      const tree = await c.treeConnect(unc());
+      assert.equal(tree.shareType, 2);
+      await c.logoff();
+    } finally {
+      c.close();
+    }
+    const key = ctx.info.sessionKey!;
+    assert.ok(key, `${backend}: the session key is reported`);
+    const withMic = c.tokens.filter((x) => x.from === 'server').map((x) => decodeNegotiationToken(x.bytes)).filter((r) => r.kind === 'resp' && r.mechListMIC);
+    assert.equal(withMic.length, 1, "Samba's mechListMIC, once");
+    for (const r of withMic) {
+      if (r.kind !== 'resp') continue;
+      const m = checkMic(key, true, ctx.info.spnego!.mechTypes, r.mechListMIC!);
+      assert.ok(m.equal, `${backend}: Samba's mechListMIC differs from the pure recomputation at byte ${m.firstDifference} ${m.note ?? ''}`);
+    }
+    // And ours reached Samba (it verified it: the session is set up): one client token carries one.
+    const ours = c.tokens.filter((x) => x.from === 'client').map((x) => decodeNegotiationToken(x.bytes)).filter((r) => r.kind === 'resp' && r.mechListMIC);
+    assert.equal(ours.length, 1, 'our mechListMIC, once');
+  });
+}
+
+/** NTLM only (spnego.mechs ['ntlm']), 'DOMAIN\\user': the DC checks the NTLMv2 response against its own SAM. */
+function ntlmInitiator(password = ad!.env.AD_PASSWORD!) {
+  const e = ad!.env;
+  return createInitiator({
+    backend: 'pure', target: `cifs/${DC_HOST}.${e.AD_REALM!.toLowerCase()}@${e.AD_REALM}`,
+    ntlm: { credentials: { principal: `${e.AD_DOMAIN}\\${e.AD_USER!.split('@')[0]}`, password } },
+    spnego: { mechs: ['ntlm'] },
+  });
+}
+
+test('Samba smbd: pure initiator, NTLM only: session setup validated by the DC, signing key from the exported session key, signed TREE_CONNECT and LOGOFF, both mechListMICs recomputed', async (t) => {
   if (!ready(t)) return;
   const c = await Smb2Client.connect(AD_ADDR);
   await c.negotiate();
-  const ctx = initiator('pure', ['1.3.6.1.4.1.311.2.2.30', 'ms-krb5', 'krb5']);
+  const ctx = ntlmInitiator();
   try {
     await c.sessionSetup(ctx);
+    assert.ok(c.signed && ctx.complete);
+    assert.equal(c.sessionFlags & 0x3, 0, 'neither guest nor anonymous: the DC accepted the NTLMv2 response');
+    const tree = await c.treeConnect(unc());
+    assert.equal(tree.shareType, 2);
+    await c.logoff();
   } finally {
     c.close();
   }
-  const withMic = c.tokens.filter((x) => x.from === 'server').map((x) => decodeNegotiationToken(x.bytes)).filter((r) => r.kind === 'resp' && r.mechListMIC);
-  assert.ok(withMic.length > 0);
-  for (const r of withMic) if (r.kind === 'resp') assert.ok(checkMic(ctx.info.sessionKey!, true, ctx.info.spnego!.mechTypes, r.mechListMIC!).equal);
+  // Samba's NegTokenInit2 went to our first step; then NegTokenInit(ntlm)+NEGOTIATE, CHALLENGE,
+  // AUTHENTICATE+MIC, accept-completed+MIC.
+  assert.equal(c.tokens[0]!.command, 'NEGOTIATE');
+  checkNtlmMics(ctx, c.tokens.slice(1));
+  assert.equal(ctx.info.initiatorName, `${ad!.env.AD_DOMAIN}\\${ad!.env.AD_USER!.split('@')[0]}`);
+});
+
+test('Samba smbd: NTLM with a wrong password: the DC refuses it, STATUS_LOGON_FAILURE as an Smb2StatusError', async (t) => {
+  if (!ready(t)) return;
+  const c = await Smb2Client.connect(AD_ADDR);
+  await c.negotiate();
+  const ctx = ntlmInitiator('not-the-Passw0rd');
+  await assert.rejects(c.sessionSetup(ctx), (e: unknown) => {
+    assert.ok(e instanceof Smb2StatusError, String(e));
+    assert.equal(e.status, Status.LOGON_FAILURE);
+    assert.equal(e.command, Command.SESSION_SETUP);
+    assert.match(e.message, /LOGON_FAILURE/);
+    assert.ok(!e.message.includes('not-the-Passw0rd'));
+    return true;
+  });
+  assert.ok(!c.signed && !ctx.complete);
+  await assert.rejects(c.treeConnect(unc()), /set up a session/);
 });
 
 /** A loopback proxy to smbd that lets `tamper` rewrite each server message (SMB2, no transport header). */
