@@ -76,6 +76,18 @@ const u32le = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 4).getUint
 /** SPNs compare case-insensitively, without an '@REALM' suffix. */
 const spnKey = (s: string) => s.replace(/@[^@/]*$/, '').toLowerCase();
 
+/**
+ * A client's flags: extended session security (NTLMv2) always; strings in Unicode or, when it
+ * offers only that, OEM (MS-NLMP 2.2.2.5 flags A/B: the strings' encoding alone, not the crypto,
+ * which uses the Unicode names either way).
+ */
+function checkClientFlags(flags: number): void {
+  if (!(flags & (F.NTLMSSP_NEGOTIATE_UNICODE | F.NTLM_NEGOTIATE_OEM))) {
+    throw new NtlmError('protocol', 'GSS_S_DEFECTIVE_TOKEN', 'the client negotiated neither Unicode nor OEM strings');
+  }
+  checkServerFlags((flags | F.NTLMSSP_NEGOTIATE_UNICODE) >>> 0, 'the client');
+}
+
 export class NtlmAcceptor {
   private state: 'start' | 'sent-challenge' | 'done' | 'failed' = 'start';
   private readonly cache: ReplayCache;
@@ -126,9 +138,11 @@ export class NtlmAcceptor {
 
   private challenge(input: Uint8Array): Uint8Array {
     const neg = decodeNegotiate(input);
-    checkServerFlags(neg.flags, 'the client');
+    checkClientFlags(neg.flags);
     this.negotiateMessage = new Uint8Array(input); // a copy: a Buffer's slice() is a view (of a pooled Buffer, reused)
-    const flags = ((neg.flags & ACCEPTOR_FLAGS) | F.NTLMSSP_NEGOTIATE_TARGET_INFO | F.NTLMSSP_TARGET_TYPE_SERVER |
+    // MS-NLMP 3.2.5.1.1: Unicode when the client offers it, else OEM (curl's NTLM offers OEM only).
+    const charset = neg.flags & F.NTLMSSP_NEGOTIATE_UNICODE ? 0 : F.NTLM_NEGOTIATE_OEM;
+    const flags = ((neg.flags & ACCEPTOR_FLAGS) | charset | F.NTLMSSP_NEGOTIATE_TARGET_INFO | F.NTLMSSP_TARGET_TYPE_SERVER |
       F.NTLMSSP_NEGOTIATE_VERSION | (neg.flags & F.NTLMSSP_REQUEST_TARGET)) >>> 0;
     this.serverChallenge = this.opts.serverChallenge ?? getCryptoProvider().randomBytes(8);
     const o = this.opts;
@@ -158,7 +172,7 @@ export class NtlmAcceptor {
     if (m.flags & F.NTLMSSP_ANONYMOUS || (!m.user && m.ntChallengeResponse.length === 0)) {
       throw new NtlmError('anonymous', 'GSS_S_DEFECTIVE_CREDENTIAL', 'anonymous NTLM is not accepted');
     }
-    checkServerFlags(m.flags, 'the client');
+    checkClientFlags(m.flags);
     if (m.ntChallengeResponse.length === 24) throw new NtlmDowngradeError('the client sent an NTLMv1 response');
     const r = decodeNtlmV2Response(m.ntChallengeResponse);
 
