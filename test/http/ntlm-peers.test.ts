@@ -33,6 +33,9 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'spnego-ntlm-peers-'));
   userFile = join(dir, 'users');
   writeFileSync(userFile, USERS);
+  // A krb5.conf whose KDC refuses connections (MIT's SPNEGO then settles on NTLM; Chromium's
+  // GSSAPI setup fails on KRB5_CONFIG=/dev/null).
+  writeFileSync(join(dir, 'krb5.conf'), '[libdefaults]\n default_realm = EXAMPLE\n dns_lookup_kdc = false\n[realms]\n EXAMPLE = {\n  kdc = tcp/127.0.0.1:1\n }\n');
   const key = join(dir, 'k.pem'), cert = join(dir, 'c.pem');
   execFileSync('openssl', ['req', '-x509', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-sha256', '-days', '2',
     '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
@@ -119,7 +122,7 @@ test('curl --negotiate with gss-ntlmssp (MIT SPNEGO, NTLM inside) signs in to ne
   const o = await origin();
   try {
     // gss-ntlmssp's initiator takes its default credential from NTLM_USER_FILE (the entry of $USER).
-    const env = { GSS_MECH_CONFIG: mech, NTLM_USER_FILE: userFile, USER: 'alice', LOGNAME: 'alice', KRB5_CONFIG: '/dev/null', KRB5CCNAME: `FILE:${join(dir, 'none')}` };
+    const env = { GSS_MECH_CONFIG: mech, NTLM_USER_FILE: userFile, USER: 'alice', LOGNAME: 'alice', KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(dir, 'none')}` };
     const r = await curl(['--negotiate', '-u', ':', o.url], env);
     assert.equal(r.status, 200, JSON.stringify(o.seen.errors.map(String)));
     assert.equal(r.body, 'hello EXAMPLE\\alice ntlm spnego unbound');
@@ -133,22 +136,52 @@ test('curl --negotiate with gss-ntlmssp (MIT SPNEGO, NTLM inside) signs in to ne
 
 // Chromium navigates to /whoami with the credentials in the URL (no prompt headless): its
 // network stack answers the NTLM 401 with them, with its own NTLMv2 code.
-test('headless Chromium (its own NTLMv2) signs in to negotiate() with the NTLM scheme', async (t) => {
-  if (!needPeer(t, 'chromium')) return;
+/** Runs headless Chromium on `url` (fenced to localhost) and returns the DOM it ends with. */
+function chromium(url: string, args: string[], env: Record<string, string> = {}, profile = mkdtempSync(join(dir, 'profile-'))): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    execFile('/usr/bin/chromium', [
+      '--headless=new', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`,
+      '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-default-apps',
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost', '--auth-server-allowlist=localhost',
+      ...args, '--virtual-time-budget=10000', '--dump-dom', url,
+    ], { env: { ...process.env, ...env }, timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr.slice(-800)}`)) : resolve(stdout)));
+  });
+}
+
+for (const https of [false, true]) {
+  test(`headless Chromium (its own NTLMv2) signs in to negotiate() with the NTLM scheme${https ? " over HTTPS, bound (channelBindings 'require')" : ''}`, async (t) => {
+    if (!needPeer(t, 'chromium')) return;
+    const o = await origin(https ? { channelBindings: 'require' } : {}, https);
+    try {
+      const url = `${https ? 'https' : 'http'}://EXAMPLE%5Calice:${encodeURIComponent(PASSWORD)}@localhost:${o.port}/whoami`;
+      // Over HTTPS Chromium trusts our self-signed certificate by its SPKI hash, and sends
+      // MsvAvChannelBindings (tls-server-end-point of that certificate) in its AUTHENTICATE_MESSAGE.
+      const spki = https ? execFileSync('bash', ['-c', `openssl x509 -in ${join(dir, 'c.pem')} -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`]).toString().trim() : '';
+      const dom = await chromium(url, ['--auth-schemes=ntlm', ...(https ? [`--ignore-certificate-errors-spki-list=${spki}`] : [])]);
+      assert.match(dom, new RegExp(`hello EXAMPLE\\\\alice ntlm raw ${https ? 'bound' : 'unbound'}`), `${dom.slice(0, 300)} ${JSON.stringify(o.seen.errors.map(String))}`);
+      assert.ok(o.seen.users.includes('EXAMPLE\\alice'));
+      assert.ok(o.seen.schemes.includes('NTLM'));
+    } finally {
+      await o.close();
+    }
+  });
+}
+
+test('headless Chromium with --auth-schemes=negotiate through gss-ntlmssp (SPNEGO, NTLM inside) signs in to negotiate()', async (t) => {
+  const mech = ntlmsspMechFile();
+  if (!needPeer(t, 'chromium', [mech])) return;
   const o = await origin();
   try {
-    const url = `http://EXAMPLE%5Calice:${encodeURIComponent(PASSWORD)}@localhost:${o.port}/whoami`;
-    const dom = await new Promise<string>((resolve, reject) => {
-      execFile('/usr/bin/chromium', [
-        '--headless=new', '--no-sandbox', '--disable-gpu', `--user-data-dir=${join(dir, 'profile')}`,
-        '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-default-apps',
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost', '--auth-server-allowlist=localhost', '--auth-schemes=ntlm',
-        '--virtual-time-budget=10000', '--dump-dom', url,
-      ], { env: process.env, timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr.slice(-800)}`)) : resolve(stdout)));
-    });
-    assert.match(dom, /hello EXAMPLE\\alice ntlm raw unbound/, `${dom.slice(0, 300)} ${JSON.stringify(o.seen.errors.map(String))}`);
-    assert.ok(o.seen.users.includes('EXAMPLE\\alice'));
-    assert.ok(o.seen.schemes.includes('NTLM'));
+    // Chromium's Negotiate on Linux is MIT's libgssapi: gss-ntlmssp takes the credential from NTLM_USER_FILE.
+    const env = { GSS_MECH_CONFIG: mech, NTLM_USER_FILE: userFile, USER: 'alice', LOGNAME: 'alice', KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(dir, 'none')}` };
+    // A fresh profile's first Negotiate challenge comes before Chromium has its GSSAPI library
+    // (ERR_UNSUPPORTED_AUTH_SCHEME, the page fails); the second run on that profile has it.
+    const profile = mkdtempSync(join(dir, 'profile-'));
+    const args = ['--auth-schemes=negotiate', '--disable-auth-negotiate-cname-lookup'];
+    await chromium(`http://localhost:${o.port}/whoami`, args, env, profile).catch(() => '');
+    const dom = await chromium(`http://localhost:${o.port}/whoami`, args, env, profile);
+    assert.match(dom, /hello EXAMPLE\\alice ntlm spnego unbound/, `${dom.slice(0, 300)} ${JSON.stringify(o.seen.errors.map(String))}`);
+    assert.ok(o.seen.schemes.includes('Negotiate'));
   } finally {
     await o.close();
   }
