@@ -244,3 +244,69 @@ test('negotiateRequest and applyOutcome write both challenges through node:http'
     server.close();
   }
 });
+
+// The adapters write both challenges (one header each) and run NTLM's two legs on one connection.
+test('Fastify, Koa and Passport adapters with a user store: two challenges, then NTLM signs in', async (t) => {
+  const { createRequire } = await import('node:module');
+  const req = createRequire(import.meta.url);
+  const load = <T>(name: string): T | undefined => {
+    try {
+      return req(name) as T;
+    } catch {
+      if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw new Error(`SPNEGO_REQUIRE_PEERS=1 but ${name} is not installed`);
+      return undefined;
+    }
+  };
+  const { fastifyNegotiate } = await import('../../lib/http/fastify.js');
+  const { koaNegotiate } = await import('../../lib/http/koa.js');
+  const { Strategy } = await import('../../lib/http/passport.js');
+  const urls: [string, string, () => Promise<unknown>][] = [];
+  const Fastify = load<(o?: object) => any>('fastify');
+  if (Fastify) {
+    const app = Fastify();
+    await app.register(fastifyNegotiate, ntlmOptions());
+    app.get('/', async (r: any) => r.negotiate.user);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    urls.push(['fastify', `http://127.0.0.1:${app.server.address().port}/`, () => app.close()]);
+  }
+  const Koa = load<new () => any>('koa');
+  if (Koa) {
+    const app = new Koa();
+    app.use(koaNegotiate(ntlmOptions()));
+    app.use((ctx: any) => { ctx.body = ctx.state.negotiate.user; });
+    const srv = app.listen(0, '127.0.0.1');
+    await new Promise((r) => srv.once('listening', r));
+    urls.push(['koa', `http://127.0.0.1:${srv.address().port}/`, () => new Promise((r) => { srv.closeAllConnections(); srv.close(r); })]);
+  }
+  const passport = load<any>('passport');
+  if (passport) {
+    const p = new passport.Passport();
+    p.use(new Strategy(ntlmOptions(), (result, done) => done(null, { name: result.user })));
+    const init = p.initialize();
+    const auth = p.authenticate('negotiate', { session: false });
+    const srv = createServer((rq: IncomingMessage & { res?: ServerResponse; user?: any }, rs) => {
+      rq.res = rs;
+      init(rq, rs, () => auth(rq, rs, () => rs.end(rq.user.name)));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    urls.push(['passport', `http://127.0.0.1:${(srv.address() as { port: number }).port}/`, () => new Promise((r) => { srv.closeAllConnections(); srv.close(r); })]);
+  }
+  if (urls.length === 0) {
+    t.skip('none of fastify, koa, passport is installed');
+    return;
+  }
+  try {
+    for (const [name, url] of urls) {
+      const bare = await get(url);
+      assert.equal(bare.status, 401, name);
+      assert.deepEqual(bare.www, ['Negotiate', 'NTLM'], name);
+      for (const scheme of ['negotiate', 'ntlm'] as const) {
+        const res = await negotiateFetch(url, {}, { target: 'HTTP@127.0.0.1', backend: 'pure', ntlm: { credentials: ALICE }, scheme });
+        assert.equal(res.status, 200, `${name} ${scheme}`);
+        assert.equal(await res.text(), 'EXAMPLE\\alice', `${name} ${scheme}`);
+      }
+    }
+  } finally {
+    for (const [, , close] of urls) await close();
+  }
+});
