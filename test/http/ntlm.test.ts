@@ -189,6 +189,28 @@ test('the half-made NTLM context waits on its connection: an AUTHENTICATE on ano
   }
 });
 
+test('a bare NTLMSSP message under Negotiate (old Windows clients) is answered under Negotiate, without SPNEGO', async () => {
+  const o = await origin(ntlmOptions());
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const ini = createInitiator({ target: 'HTTP@127.0.0.1', mech: 'ntlm', ntlm: { credentials: ALICE } });
+    const r1 = await get(o.url, `Negotiate ${Buffer.from((await ini.step())!).toString('base64')}`, agent);
+    assert.equal(r1.status, 401);
+    assert.equal(r1.www.length, 1);
+    const [scheme, b64] = r1.www[0]!.split(' ');
+    assert.equal(scheme, 'Negotiate');
+    const type2 = Buffer.from(b64!, 'base64');
+    assert.equal(type2.subarray(0, 8).toString('latin1'), 'NTLMSSP\0');
+    assert.equal(type2[8], 2, 'a CHALLENGE_MESSAGE, not a NegTokenResp');
+    const r2 = await get(o.url, `Negotiate ${Buffer.from((await ini.step(type2))!).toString('base64')}`, agent);
+    assert.equal(r2.status, 200);
+    assert.deepEqual(o.seen.errors, []);
+  } finally {
+    agent.destroy();
+    await o.close();
+  }
+});
+
 test('a wrong password is refused with a fresh challenge', async () => {
   const o = await origin(ntlmOptions());
   try {
