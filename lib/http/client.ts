@@ -18,21 +18,38 @@
  * very connection; every leg of the exchange goes on that connection (an undici Client of one).
  * So each HTTPS call opens its own connection (no pooling across calls). A caller's own
  * `init.dispatcher` is used as given, and then no bindings are sent (its sockets are not visible here).
+ *
+ * NTLM (pure backend, with the `ntlm` option): inside Negotiate (SPNEGO picks it when Kerberos cannot
+ * start, or when the server takes only NTLM), and as the raw `WWW-Authenticate: NTLM` scheme when the
+ * server's 401 offers NTLM and not Negotiate (or at once with `scheme: 'ntlm'`): NEGOTIATE_MESSAGE,
+ * then the AUTHENTICATE_MESSAGE answering the server's CHALLENGE. NTLM is connection-bound (the
+ * server keeps the challenge on the TCP connection), so with `ntlm` a plain-HTTP call also gets its
+ * own connection (an undici Client of one) that carries every leg; over HTTPS the AUTHENTICATE
+ * carries the tls-server-end-point bindings as MsvAvChannelBindings (MS-NLMP 3.1.5.1.2).
  */
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import { Client, type Dispatcher } from 'undici';
 import { acquireCredentials, createInitiator } from '../api.js';
-import { GssError } from '../errors.js';
+import { GssError, UsageError } from '../errors.js';
 import type { InitiatorOptions } from '../context.js';
 import { type Credential, isCredential } from '../credentials.js';
 import type { NegotiateProxyAgent } from './proxy.js';
 
-const TOKEN = /(?:^|,)\s*Negotiate\s+([A-Za-z0-9+/=]+)/i;
+type Scheme = 'Negotiate' | 'NTLM';
+const TOKEN: Record<Scheme, RegExp> = {
+  Negotiate: /(?:^|,)\s*Negotiate\s+([A-Za-z0-9+/=]+)/i,
+  NTLM: /(?:^|,)\s*NTLM\s+([A-Za-z0-9+/=]+)/i,
+};
 
-function serverToken(res: Response): Uint8Array | undefined {
-  const m = TOKEN.exec(res.headers.get('www-authenticate') ?? '');
+function serverToken(res: Response, scheme: Scheme): Uint8Array | undefined {
+  const m = TOKEN[scheme].exec(res.headers.get('www-authenticate') ?? '');
   return m ? new Uint8Array(Buffer.from(m[1]!, 'base64')) : undefined;
+}
+
+/** Whether the response offers this scheme (fetch joins several WWW-Authenticate headers with ", "). */
+function offers(res: Response, scheme: Scheme): boolean {
+  return new RegExp(`(?:^|,)\\s*${scheme}(?:\\s|,|$)`, 'i').test(res.headers.get('www-authenticate') ?? '');
 }
 
 export interface NegotiateFetchOptions extends Partial<Omit<InitiatorOptions, 'channelBindings'>> {
@@ -58,6 +75,11 @@ export interface NegotiateFetchOptions extends Partial<Omit<InitiatorOptions, 'c
    * the origin each get their own context (HTTP@proxy-host, then `target`).
    */
   proxy?: NegotiateProxyAgent;
+  /**
+   * With `ntlm`: 'negotiate' (default) starts with Negotiate and turns to the raw NTLM scheme when
+   * the server offers NTLM and not Negotiate; 'ntlm' starts with NTLM (no Negotiate token is made).
+   */
+  scheme?: 'negotiate' | 'ntlm';
 }
 
 /** A direct TLS connection to the origin, resolved once the handshake (and its checks) passed. */
@@ -131,11 +153,27 @@ export async function negotiateFetch(url: string | URL, init: RequestInit = {}, 
     init = { ...init, dispatcher: client } as RequestInit;
   } else if (proxy && !(init as { dispatcher?: Dispatcher }).dispatcher) {
     init = { ...init, dispatcher: proxy } as RequestInit;
+  } else if (o.ntlm && !(init as { dispatcher?: Dispatcher }).dispatcher) {
+    // NTLM is connection-bound: one connection of our own for every leg (no pool to pick another).
+    client = new Client(u.origin);
+    init = { ...init, dispatcher: client } as RequestInit;
   }
-  const { channelBindings: _cb, tls: _t, connectTls: _c, proxy: _p, ...initiatorOptions } = o;
+  const { channelBindings: _cb, tls: _t, connectTls: _c, proxy: _p, scheme: _s, ...initiatorOptions } = o;
+  if (o.scheme !== undefined && o.scheme !== 'negotiate' && o.scheme !== 'ntlm') {
+    void client?.destroy();
+    throw new UsageError(`scheme must be 'negotiate' or 'ntlm', not '${String(o.scheme)}'`);
+  }
+  if (o.scheme === 'ntlm' && !o.ntlm) {
+    void client?.destroy();
+    throw new UsageError("scheme 'ntlm' needs the ntlm option (true with credentials { principal, password }, or { credentials })");
+  }
+  const contextFor = (s: Scheme) => createInitiator({
+    ...initiatorOptions, target, channelBindings: bindings ? { tlsServerEndPoint: bindings } : undefined, ...(s === 'NTLM' ? { mech: 'ntlm' as const } : {}),
+  });
+  let scheme: Scheme = o.scheme === 'ntlm' ? 'NTLM' : 'Negotiate';
   let ctx;
   try {
-    ctx = createInitiator({ ...initiatorOptions, target, channelBindings: bindings ? { tlsServerEndPoint: bindings } : undefined });
+    ctx = contextFor(scheme);
   } catch (err) {
     void client?.destroy();
     throw err;
@@ -150,9 +188,19 @@ export async function negotiateFetch(url: string | URL, init: RequestInit = {}, 
     await new Promise((resolve) => setImmediate(resolve));
     for (let leg = 0; leg < (o.maxLegs ?? 4); leg++) {
       const headers = new Headers(init.headers);
-      headers.set('authorization', `Negotiate ${Buffer.from(token!).toString('base64')}`);
+      headers.set('authorization', `${scheme} ${Buffer.from(token!).toString('base64')}`);
       const res = await fetch(url, { ...init, headers });
-      const back = serverToken(res);
+      const back = serverToken(res, scheme);
+      if (res.status === 401 && !back && scheme === 'Negotiate' && o.ntlm && offers(res, 'NTLM') && !offers(res, 'Negotiate')) {
+        // The server takes the raw NTLM scheme only: start over with a NEGOTIATE_MESSAGE, on this connection.
+        await res.arrayBuffer();
+        await new Promise((resolve) => setImmediate(resolve));
+        ctx.dispose();
+        scheme = 'NTLM';
+        ctx = contextFor(scheme);
+        token = await ctx.step();
+        continue;
+      }
       if (res.status === 401 && back && !ctx.complete) {
         // Read the 401 to its end so the next leg goes out on the same keep-alive connection:
         // the server's half-made context waits on that connection (RFC 4559 multi-leg).
@@ -210,6 +258,13 @@ export function createNegotiateFetch(o: Omit<NegotiateFetchOptions, 'target'> & 
     const { krb5Config: _c, gssapiLibrary: _g, allowWeakCrypto: _w, ...rest } = o;
     return negotiateFetch(url, init, credentials ? { ...rest, credentials } : o);
   };
+  if (o.ntlm && !given) {
+    // NTLM needs the password itself (a Credential holds tickets, not it): each call takes the option
+    // forms, whose TGTs the pure backend's TGT cache shares across calls anyway.
+    const g = (url: string | URL, init: RequestInit = {}) => negotiateFetch(url, init, o);
+    Object.defineProperty(g, 'credential', { get: () => undefined });
+    return Object.assign(g, { dispose() {} }) as NegotiateFetch;
+  }
   // A live getter (Object.assign would copy the value once).
   Object.defineProperty(f, 'credential', { get: () => held });
   return Object.assign(f, {

@@ -18,7 +18,7 @@ export interface FastifyNegotiateOptions extends NegotiateOptions {
 
 /** The parts of Fastify's request and reply the plugin uses. */
 interface RequestLike { raw: IncomingMessage; negotiate?: NegotiateResult | null }
-interface ReplyLike { raw: ServerResponse; header(k: string, v: string): unknown; code(status: number): ReplyLike; send(body: string): unknown }
+interface ReplyLike { raw: ServerResponse; header(k: string, v: string | string[]): unknown; code(status: number): ReplyLike; send(body: string): unknown }
 type Hook = (request: RequestLike, reply: ReplyLike) => Promise<unknown>;
 interface FastifyLike {
   decorate(name: string, value: unknown): unknown;

@@ -15,7 +15,7 @@ export interface KoaContextLike {
   state: { negotiate?: NegotiateResult; [k: string]: unknown };
   status: number;
   body: unknown;
-  set(field: string, value: string): void;
+  set(field: string, value: string | string[]): void;
 }
 
 export function koaNegotiate(o: NegotiateOptions = {}) {

@@ -38,8 +38,14 @@ export class Strategy {
     this.decide(req).then((out) => {
       if (!out.ok) {
         // passport sets WWW-Authenticate from a string challenge, with 401 only.
-        if (out.status === 401) this.fail(out.headers['WWW-Authenticate'], 401);
-        else this.fail(out.status);
+        const www = out.headers['WWW-Authenticate'];
+        if (out.status === 401 && typeof www === 'string') this.fail(www, 401);
+        else if (out.status === 401 && www) {
+          // Several challenges (Negotiate and NTLM): passport takes one string each, so set them here
+          // (passport leaves WWW-Authenticate alone when no strategy gave a challenge).
+          req.res?.setHeader('WWW-Authenticate', www);
+          this.fail(401);
+        } else this.fail(out.status);
         return;
       }
       for (const [k, v] of Object.entries(out.headers)) req.res?.setHeader(k, v);

@@ -19,6 +19,15 @@
  * client that sends them and accepts one that sends none (MIT's acceptor behaves so: verified
  * against MIT 1.20); 'require' also refuses a client without bindings, and any request not over
  * TLS; 'ignore' gives the acceptor no bindings (anything the client sends is accepted, as before).
+ *
+ * NTLM (MS-NLMP, pure backend) only when the application gives a user store (`ntlm: { users |
+ * userFile }`): then the 401 offers `WWW-Authenticate: NTLM` next to Negotiate, and the middleware
+ * takes raw NTLMSSP messages under either scheme (`NTLM <b64>`, or `Negotiate <b64>` of a bare
+ * NTLMSSP message as old Windows clients send it) and NTLM inside SPNEGO. NTLM is connection-bound
+ * (MS-NLMP 3.1.1: the CHALLENGE's server state lives on the connection): the half-made context
+ * waits on the socket for the AUTHENTICATE_MESSAGE, as the multi-leg Negotiate context does.
+ * Without a user store NTLM is never offered, and an `NTLM` header is answered like a missing one.
+ * With `ntlm` and no keytab, principal nor credentials, the middleware is NTLM only (no keytab is read).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -28,6 +37,7 @@ import type { AcceptorOptions, ContextInfo, SecurityContext } from '../context.j
 import type { Credential } from '../credentials.js';
 import { DecodeError, GssError } from '../errors.js';
 import type { ReplayCache } from '../krb5/replay-cache.js';
+import { isKerberosOid, mechOid } from '../spnego/oids.js';
 
 export interface NegotiateResult {
   /** The authenticated client principal, e.g. 'alice@EXAMPLE.TEST'. */
@@ -67,6 +77,18 @@ export interface NegotiateOptions extends Omit<AcceptorOptions, 'channelBindings
   maxTokenBytes?: number;
 }
 
+/** A raw NTLMSSP message: the "NTLMSSP\0" signature (MS-NLMP 2.2.1). */
+function isNtlmssp(b: Uint8Array): boolean {
+  return b.length >= 12 && Buffer.from(b.subarray(0, 8)).toString('latin1') === 'NTLMSSP\0';
+}
+
+/** Whether this middleware runs no Kerberos at all: NTLM with no keytab, principal or credential given, or a SPNEGO list without Kerberos. */
+function ntlmOnly(o: NegotiateOptions): boolean {
+  if (!o.ntlm) return false;
+  if (o.spnego?.mechs) return !o.spnego.mechs.map(mechOid).some(isKerberosOid);
+  return !o.keytab && !o.principal && !o.credentials;
+}
+
 declare module 'node:http' {
   interface IncomingMessage {
     /** Set by the negotiate() middleware once the client is authenticated. */
@@ -74,15 +96,19 @@ declare module 'node:http' {
   }
 }
 
-const NEGOTIATE = /^Negotiate\s+([A-Za-z0-9+/=_-]+)\s*$/i;
+const NEGOTIATE = /^(Negotiate|NTLM)\s+([A-Za-z0-9+/=_-]+)\s*$/i;
 /** Well-formed base64 (standard or URL-safe alphabet), padding only at the end. */
 const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
 
 /** A half-made (multi-leg) context waiting on its connection, and the 'close' listener that disposes it. */
 interface Pending {
   ctx: SecurityContext;
+  /** The scheme the context was started under: its next leg must come under the same one. */
+  scheme: Scheme;
   onClose: () => void;
 }
+/** 'ntlm-negotiate': a raw NTLMSSP message under the Negotiate scheme (answered under Negotiate). */
+type Scheme = 'negotiate' | 'ntlm' | 'ntlm-negotiate';
 const pending = new WeakMap<Socket, Pending>();
 let pendingCount = 0;
 
@@ -91,26 +117,30 @@ export function pendingNegotiations(): number {
   return pendingCount;
 }
 
-function park(socket: Socket, ctx: SecurityContext): void {
+function park(socket: Socket, ctx: SecurityContext, scheme: Scheme): void {
   const onClose = () => {
     if (pending.get(socket)?.ctx !== ctx) return;
     pending.delete(socket);
     pendingCount--;
     ctx.dispose();
   };
-  pending.set(socket, { ctx, onClose });
+  pending.set(socket, { ctx, scheme, onClose });
   pendingCount++;
   socket.once('close', onClose);
 }
 
 /** Takes the waiting context off the connection (the caller now owns it); removes its listener. */
-function unpark(socket: Socket): SecurityContext | undefined {
+function unpark(socket: Socket): Pending | undefined {
   const p = pending.get(socket);
   if (!p) return undefined;
   pending.delete(socket);
   pendingCount--;
   socket.off('close', p.onClose);
-  return p.ctx;
+  return p;
+}
+
+function discard(socket: Socket): void {
+  unpark(socket)?.ctx.dispose();
 }
 
 /**
@@ -119,13 +149,17 @@ function unpark(socket: Socket): SecurityContext | undefined {
  */
 export type NegotiateOutcome =
   | { ok: true; result: NegotiateResult; headers: Record<string, string> }
-  | { ok: false; status: 400 | 401; headers: Record<string, string>; body: string };
+  | { ok: false; status: 400 | 401; headers: Record<string, string | string[]>; body: string };
 
-function challenge(token: Uint8Array | undefined, body: string): NegotiateOutcome {
-  return {
-    ok: false, status: 401, body,
-    headers: { 'WWW-Authenticate': token ? `Negotiate ${Buffer.from(token).toString('base64')}` : 'Negotiate', 'Content-Type': 'text/plain; charset=utf-8' },
-  };
+/**
+ * A 401: with the next token under the scheme of the exchange, or a fresh challenge: Negotiate,
+ * and NTLM as a second WWW-Authenticate (one header each: Chromium parses one challenge a header)
+ * only when the application gave NTLM a user store.
+ */
+function challenge(token: Uint8Array | undefined, body: string, o: NegotiateOptions, scheme: Scheme = 'negotiate'): NegotiateOutcome {
+  const name = scheme === 'ntlm' ? 'NTLM' : 'Negotiate';
+  const www: string | string[] = token ? `${name} ${Buffer.from(token).toString('base64')}` : o.ntlm ? ['Negotiate', 'NTLM'] : 'Negotiate';
+  return { ok: false, status: 401, body, headers: { 'WWW-Authenticate': www, 'Content-Type': 'text/plain; charset=utf-8' } };
 }
 
 /** Writes an outcome to a node:http response: the headers always, the status and body when it stops. */
@@ -165,16 +199,17 @@ export async function negotiateRequest(req: IncomingMessage, o: NegotiateOptions
   let count = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'authorization') count++;
   if (count > 1) {
-    unpark(req.socket)?.dispose();
+    discard(req.socket);
     o.onError?.(new DecodeError('Authorization', `the request carries ${count} Authorization headers; HTTP allows one`), req);
     return { ok: false, status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'More than one Authorization header\n' };
   }
   const header = req.headers.authorization;
   const m = header ? NEGOTIATE.exec(header) : null;
-  if (!m) {
-    return challenge(undefined, body);
+  // "NTLM" without a user store is a scheme this server does not offer: as no header at all.
+  if (!m || (!o.ntlm && m[1]!.toLowerCase() === 'ntlm')) {
+    return challenge(undefined, body, o);
   }
-  const b64 = m[1]!;
+  const b64 = m[2]!;
   const maxTokenBytes = o.maxTokenBytes ?? 64 * 1024;
   // The decoded size from the header's length alone: nothing is decoded nor any context made.
   // 400, not 401: no credentials can make this request acceptable, and a 401 challenge would have
@@ -182,7 +217,7 @@ export async function negotiateRequest(req: IncomingMessage, o: NegotiateOptions
   let chars = b64.length;
   while (chars > 0 && b64.charCodeAt(chars - 1) === 0x3d /* = */) chars--;
   if (Math.floor((chars * 3) / 4) > maxTokenBytes) {
-    unpark(req.socket)?.dispose();
+    discard(req.socket);
     o.onError?.(new GssError('GSS_S_DEFECTIVE_TOKEN', `the Negotiate token is larger than maxTokenBytes (${maxTokenBytes} bytes): raise the middleware's maxTokenBytes if such tokens are legitimate`), req);
     return { ok: false, status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'Negotiate token too large\n' };
   }
@@ -191,14 +226,25 @@ export async function negotiateRequest(req: IncomingMessage, o: NegotiateOptions
     // RFC 4559 section 4.2: the header carries a GSS token; an empty or malformed one is a failed
     // authentication (401 and a fresh challenge, as for a token the acceptor rejects), and starts
     // no context. A context waiting on this connection is abandoned by the client: dispose it.
-    unpark(req.socket)?.dispose();
+    discard(req.socket);
     o.onError?.(new DecodeError('Authorization: Negotiate', input ? 'the token is empty' : 'the token is not well-formed base64'), req);
-    return challenge(undefined, body);
+    return challenge(undefined, body, o);
   }
-  let ctx = unpark(req.socket);
-  // A NegTokenInit (framed, 0x60) always starts a new context on this connection.
-  if (ctx && input[0] === 0x60) {
-    ctx.dispose();
+  // Which exchange this token belongs to: raw NTLMSSP (under NTLM, or under Negotiate as old
+  // Windows clients send it when SPNEGO is not used) only with a user store; else SPNEGO.
+  const raw = isNtlmssp(input);
+  const scheme: Scheme = m[1]!.toLowerCase() === 'ntlm' ? 'ntlm' : raw && o.ntlm ? 'ntlm-negotiate' : 'negotiate';
+  if (scheme === 'ntlm' && !raw) {
+    discard(req.socket);
+    o.onError?.(new DecodeError('Authorization: NTLM', 'the token is not an NTLMSSP message'), req);
+    return challenge(undefined, body, o);
+  }
+  const waiting = unpark(req.socket);
+  let ctx = waiting?.ctx;
+  // A NegTokenInit (framed, 0x60) or an NTLM NEGOTIATE_MESSAGE (type 1) always starts a new
+  // context on this connection, as does a token under another scheme than the waiting context's.
+  if (waiting && (input[0] === 0x60 || (raw && input[8] === 1) || waiting.scheme !== scheme)) {
+    waiting.ctx.dispose();
     ctx = undefined;
   }
   const policy = o.channelBindings ?? 'if-present';
@@ -207,11 +253,24 @@ export async function negotiateRequest(req: IncomingMessage, o: NegotiateOptions
     const cert = policy === 'ignore' ? undefined : ownCertificate(req.socket);
     if (policy === 'require' && !cert) {
       o.onError?.(new GssError('GSS_S_BAD_BINDINGS', 'channel bindings are required (channelBindings: \'require\') but this request did not come over TLS: serve it over HTTPS, or relax the policy'), req);
-      return challenge(undefined, body);
+      return challenge(undefined, body, o);
     }
-    ctx = createAcceptor(cert
+    let options: AcceptorOptions = cert
       ? { ...acceptorOptions, channelBindings: { tlsServerEndPoint: cert }, allowMissingChannelBindings: policy === 'if-present' }
-      : acceptorOptions);
+      : acceptorOptions;
+    if (o.ntlm) {
+      // NTLM reads its own leniency for a client without bindings (MsvAvChannelBindings absent).
+      const ntlm = { ...o.ntlm, allowMissingChannelBindings: o.ntlm.allowMissingChannelBindings ?? (cert ? policy === 'if-present' : undefined) };
+      options = scheme === 'negotiate'
+        ? { ...options, ntlm, ...(ntlmOnly(o) && !o.spnego?.mechs ? { spnego: { ...o.spnego, mechs: ['ntlm'] } } : {}) }
+        : { ...options, ntlm, mech: 'ntlm', credentials: undefined, keytab: undefined, principal: undefined };
+    }
+    try {
+      ctx = createAcceptor(options);
+    } catch (err) {
+      o.onError?.(err, req);
+      return challenge(undefined, body, o);
+    }
   }
   let out: Uint8Array | undefined;
   try {
@@ -219,12 +278,12 @@ export async function negotiateRequest(req: IncomingMessage, o: NegotiateOptions
   } catch (err) {
     o.onError?.(err, req);
     ctx.dispose();
-    return challenge(undefined, body);
+    return challenge(undefined, body, o);
   }
   if (!ctx.complete) {
     if (req.socket.destroyed) ctx.dispose();
-    else park(req.socket, ctx);
-    return challenge(out, body);
+    else park(req.socket, ctx, scheme);
+    return challenge(out, body, o, scheme);
   }
   const info = ctx.info;
   ctx.dispose();
@@ -232,11 +291,12 @@ export async function negotiateRequest(req: IncomingMessage, o: NegotiateOptions
   // enforced here on GSS_C_CHANNEL_BOUND_FLAG, which both backends set only for matching bindings.
   if (policy === 'require' && !info.flags.channelBound) {
     o.onError?.(new GssError('GSS_S_BAD_BINDINGS', 'the client sent no channel bindings and this server requires them (channelBindings: \'require\'): use a client that sends tls-server-end-point bindings'), req);
-    return challenge(undefined, body);
+    return challenge(undefined, body, o);
   }
   return {
     ok: true, result: { user: info.initiatorName ?? '', info },
-    headers: out ? { 'WWW-Authenticate': `Negotiate ${Buffer.from(out).toString('base64')}` } : {},
+    // NTLM has no final token (no mutual authentication); SPNEGO's accept-completed carries the mechListMIC.
+    headers: out ? { 'WWW-Authenticate': `${scheme === 'ntlm' ? 'NTLM' : 'Negotiate'} ${Buffer.from(out).toString('base64')}` } : {},
   };
 }
 
@@ -245,13 +305,16 @@ export async function negotiateRequest(req: IncomingMessage, o: NegotiateOptions
  * reused for all (a failed acquisition is tried again on the next request).
  */
 function credentialSource(o: NegotiateOptions): () => Promise<Credential | undefined> {
+  // NTLM alone reads no keytab.
+  if (ntlmOnly(o)) return () => Promise.resolve(undefined);
   if (o.credentials) {
     const c = o.credentials;
     return () => Promise.resolve(c);
   }
   let acquired: Promise<Credential | undefined> | undefined;
   return () => (acquired ??= acquireCredentials({
-    usage: 'accept', backend: o.backend, keytab: o.keytab, principal: o.principal, krb5Config: o.krb5Config,
+    // The ntlm option is the pure backend's: its Kerberos credential must be pure as well.
+    usage: 'accept', backend: o.ntlm && (o.backend ?? 'auto') === 'auto' ? 'pure' : o.backend, keytab: o.keytab, principal: o.principal, krb5Config: o.krb5Config,
     gssapiLibrary: o.gssapiLibrary, allowWeakCrypto: o.allowWeakCrypto, delegatedCcache: o.delegatedCcache, replayCache: o.replayCache,
   }).catch((err: unknown) => {
     acquired = undefined;

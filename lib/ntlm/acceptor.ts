@@ -59,6 +59,8 @@ export interface NtlmAcceptorInfo {
   domain: string;
   workstation: string;
   flags: number;
+  /** The client's MsvAvChannelBindings matched ours (GSS_C_CHANNEL_BOUND_FLAG). */
+  channelBound: boolean;
 }
 
 /** Flags the acceptor can grant (the client's request is intersected with these). */
@@ -73,6 +75,18 @@ export function defaultNtlmReplayCache(): ReplayCache {
 const u32le = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
 /** SPNs compare case-insensitively, without an '@REALM' suffix. */
 const spnKey = (s: string) => s.replace(/@[^@/]*$/, '').toLowerCase();
+
+/**
+ * A client's flags: extended session security (NTLMv2) always; strings in Unicode or, when it
+ * offers only that, OEM (MS-NLMP 2.2.2.5 flags A/B: the strings' encoding alone, not the crypto,
+ * which uses the Unicode names either way).
+ */
+function checkClientFlags(flags: number): void {
+  if (!(flags & (F.NTLMSSP_NEGOTIATE_UNICODE | F.NTLM_NEGOTIATE_OEM))) {
+    throw new NtlmError('protocol', 'GSS_S_DEFECTIVE_TOKEN', 'the client negotiated neither Unicode nor OEM strings');
+  }
+  checkServerFlags((flags | F.NTLMSSP_NEGOTIATE_UNICODE) >>> 0, 'the client');
+}
 
 export class NtlmAcceptor {
   private state: 'start' | 'sent-challenge' | 'done' | 'failed' = 'start';
@@ -124,9 +138,11 @@ export class NtlmAcceptor {
 
   private challenge(input: Uint8Array): Uint8Array {
     const neg = decodeNegotiate(input);
-    checkServerFlags(neg.flags, 'the client');
-    this.negotiateMessage = input.slice();
-    const flags = ((neg.flags & ACCEPTOR_FLAGS) | F.NTLMSSP_NEGOTIATE_TARGET_INFO | F.NTLMSSP_TARGET_TYPE_SERVER |
+    checkClientFlags(neg.flags);
+    this.negotiateMessage = new Uint8Array(input); // a copy: a Buffer's slice() is a view (of a pooled Buffer, reused)
+    // MS-NLMP 3.2.5.1.1: Unicode when the client offers it, else OEM (curl's NTLM offers OEM only).
+    const charset = neg.flags & F.NTLMSSP_NEGOTIATE_UNICODE ? 0 : F.NTLM_NEGOTIATE_OEM;
+    const flags = ((neg.flags & ACCEPTOR_FLAGS) | charset | F.NTLMSSP_NEGOTIATE_TARGET_INFO | F.NTLMSSP_TARGET_TYPE_SERVER |
       F.NTLMSSP_NEGOTIATE_VERSION | (neg.flags & F.NTLMSSP_REQUEST_TARGET)) >>> 0;
     this.serverChallenge = this.opts.serverChallenge ?? getCryptoProvider().randomBytes(8);
     const o = this.opts;
@@ -156,7 +172,7 @@ export class NtlmAcceptor {
     if (m.flags & F.NTLMSSP_ANONYMOUS || (!m.user && m.ntChallengeResponse.length === 0)) {
       throw new NtlmError('anonymous', 'GSS_S_DEFECTIVE_CREDENTIAL', 'anonymous NTLM is not accepted');
     }
-    checkServerFlags(m.flags, 'the client');
+    checkClientFlags(m.flags);
     if (m.ntChallengeResponse.length === 24) throw new NtlmDowngradeError('the client sent an NTLMv1 response');
     const r = decodeNtlmV2Response(m.ntChallengeResponse);
 
@@ -169,7 +185,7 @@ export class NtlmAcceptor {
     const exported = this.exportedKey(m, kxkey(sessionBaseKey));
     this.checkMic(m, r.avPairs, exported, input);
     this.checkTargetName(r.avPairs);
-    this.checkChannelBindings(r.avPairs);
+    const channelBound = this.checkChannelBindings(r.avPairs);
     const skewMs = Math.abs(msFromFileTime(r.timestamp) - now);
     if (!(skewMs <= this.skew)) {
       throw new NtlmSkewError(`the NTLMv2 response timestamp is ${Math.round(skewMs / 1000)} s from our clock (allowed ${this.skew / 1000} s); check both clocks`);
@@ -178,10 +194,10 @@ export class NtlmAcceptor {
     if (!(await this.cache.checkAndStore(`ntlm-proof:${toHex(r.ntProofStr)}`, expires))) {
       throw new NtlmReplayError('this AUTHENTICATE_MESSAGE was already accepted (replay)');
     }
-    this.authenticateMessage = input.slice();
+    this.authenticateMessage = new Uint8Array(input);
     const flags = m.flags >>> 0;
     this.session = new NtlmSession({ exportedSessionKey: exported, flags, isInitiator: false });
-    this.info = { user: m.user, domain: m.domain, workstation: m.workstation, flags };
+    this.info = { user: m.user, domain: m.domain, workstation: m.workstation, flags, channelBound };
   }
 
   private exportedKey(m: AuthenticateMessage, kx: Uint8Array): Uint8Array {
@@ -200,7 +216,7 @@ export class NtlmAcceptor {
       return;
     }
     if (!m.mic) throw new NtlmMissingMicError('MsvAvFlags announces a MIC but the AUTHENTICATE_MESSAGE has no MIC field');
-    const zeroed = input.slice();
+    const zeroed = new Uint8Array(input); // a copy (Buffer.slice would zero the caller's bytes)
     zeroed.fill(0, MIC_OFFSET, MIC_OFFSET + 16);
     const mic = computeMic(exported, this.negotiateMessage!, this.challengeMessage!, zeroed);
     if (!constantTimeEqual(mic, m.mic)) throw new NtlmMicError();
@@ -220,16 +236,18 @@ export class NtlmAcceptor {
     }
   }
 
-  private checkChannelBindings(pairs: AvPair[]): void {
+  /** Whether the client's bindings matched ours (false when we have none or it sent none and that is allowed). */
+  private checkChannelBindings(pairs: AvPair[]): boolean {
     const cb = this.opts.channelBindings;
-    if (!cb) return;
+    if (!cb) return false;
     const v = findAv(pairs, AvId.MsvAvChannelBindings);
     if (!v || v.every((x) => x === 0)) {
-      if (this.opts.allowMissingChannelBindings) return;
+      if (this.opts.allowMissingChannelBindings) return false;
       throw new NtlmChannelBindingsError('the client sent no channel bindings and this acceptor requires them (Extended Protection)');
     }
     if (!constantTimeEqual(v, channelBindingsHash(cb))) {
       throw new NtlmChannelBindingsError('the client\'s channel bindings do not match this channel (a different TLS connection or a relay)');
     }
+    return true;
   }
 }

@@ -82,7 +82,7 @@ export class NtlmInitiator {
     ({ user: this.user, domain: this.domain } = parseNtlmPrincipal(c.principal));
     if (c.ntHash !== undefined) {
       if (!(c.ntHash instanceof Uint8Array) || c.ntHash.length !== 16) throw new UsageError('credentials.ntHash must be 16 bytes');
-      this.ntHashValue = c.ntHash.slice();
+      this.ntHashValue = new Uint8Array(c.ntHash);
     } else if (typeof c.password === 'string') {
       this.ntHashValue = ntHash(c.password);
     } else {
@@ -119,7 +119,7 @@ export class NtlmInitiator {
   private authenticate(input: Uint8Array): Uint8Array {
     const ch = decodeChallenge(input);
     this.challenge = ch;
-    this.challengeMessage = input.slice();
+    this.challengeMessage = new Uint8Array(input); // a copy: a Buffer's slice() is a view
     checkServerFlags(ch.flags, 'the server');
     const flags = (ch.flags & (INITIATOR_FLAGS | F.NTLMSSP_NEGOTIATE_TARGET_INFO)) >>> 0;
     this.flags = flags;

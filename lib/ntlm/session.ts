@@ -46,7 +46,7 @@ export class NtlmSession {
     if (p.exportedSessionKey.length !== 16) throw new GssError('GSS_S_FAILURE', 'the exported session key is not 16 bytes');
     this.flags = p.flags;
     this.isInitiator = p.isInitiator;
-    this.sessionKey = p.exportedSessionKey.slice();
+    this.sessionKey = new Uint8Array(p.exportedSessionKey);
     this.keyExch = (p.flags & NegotiateFlags.NTLMSSP_NEGOTIATE_KEY_EXCH) !== 0;
     const dir = (client: boolean): Direction => {
       const k = sealKey(p.exportedSessionKey, p.flags, client);

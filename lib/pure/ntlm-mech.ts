@@ -39,7 +39,11 @@ abstract class NtlmMechBase implements InnerMech {
     return this.session;
   }
   get flags(): number {
-    return this.session ? gssFlags(this.session.flags) : 0;
+    return this.session ? gssFlags(this.session.flags) | (this.channelBound ? GssFlags.channelBound : 0) : 0;
+  }
+  /** The acceptor saw matching channel bindings (MsvAvChannelBindings). */
+  protected get channelBound(): boolean {
+    return false;
   }
   get integrity(): boolean {
     return ((this.session?.flags ?? 0) & F.NTLMSSP_NEGOTIATE_SIGN) !== 0;
@@ -99,6 +103,9 @@ export class NtlmAcceptorMech extends NtlmMechBase {
   }
   get session(): NtlmSession | undefined {
     return this.inner.session;
+  }
+  protected override get channelBound(): boolean {
+    return this.inner.info?.channelBound === true;
   }
   /** The authenticated user and domain (from the AUTHENTICATE_MESSAGE, verified against the user store). */
   get user(): { user: string; domain: string; workstation: string } | undefined {

@@ -174,3 +174,18 @@ test('NTLM_USER_FILE: DOMAIN:USER:PASSWORD and smbpasswd lines', () => {
   assert.equal(s('erin', ''), undefined, 'disabled [D] account');
   assert.throws(() => parseNtlmUserFile('no-colons-here'), DecodeError);
 });
+
+test('messages given as pooled Buffers (HTTP headers decoded with Buffer.from) are kept as copies: the MIC still verifies', async () => {
+  // Buffer.from(base64) of a small message is a view of Node's shared pool, and Buffer#slice is a
+  // view too: the acceptor must neither keep the caller's bytes nor zero the MIC field in place.
+  const { ini, acc } = pair({ channelBindings: cb }, { channelBindings: cb, requireMic: true });
+  const pooled = (b: Uint8Array) => Buffer.from(Buffer.from(b).toString('base64'), 'base64');
+  const neg = pooled(ini.step());
+  const chal = await acc.step(neg);
+  neg.fill(0xaa); // the caller reuses its buffer (the pool does)
+  const auth = pooled(ini.step(pooled(chal!)));
+  const sent = Buffer.from(auth);
+  await acc.step(auth);
+  assert.ok(acc.complete);
+  assert.ok(sent.equals(auth), 'the AUTHENTICATE_MESSAGE given is left as it was');
+});

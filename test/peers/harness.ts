@@ -34,6 +34,8 @@ export function parseExports(out: string): PeerEnv {
 const NEEDS: Record<string, string[]> = {
   'mit-kdc': ['/usr/sbin/krb5kdc', '/usr/sbin/kdb5_util', '/usr/bin/kinit'],
   'apache-negotiate': ['/usr/sbin/krb5kdc', '/usr/sbin/apache2', '/usr/lib/apache2/modules/mod_auth_gssapi.so'],
+  // mod_auth_gssapi with gss-ntlmssp (NTLM users from NTLM_USER_FILE), no KDC.
+  'apache-ntlm': ['/usr/sbin/apache2', '/usr/lib/apache2/modules/mod_auth_gssapi.so', '/usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so'],
   'samba-ad': ['/usr/bin/samba-tool', '/usr/sbin/samba'],
   // Squid with Negotiate proxy authentication (Debian package squid); its keytab comes from the test.
   'squid-negotiate': ['/usr/sbin/squid', '/usr/lib/squid/negotiate_kerberos_auth', '/usr/bin/curl'],
@@ -52,7 +54,7 @@ const NEEDS: Record<string, string[]> = {
   wine: ['/usr/lib/wine/wine64', '/usr/lib/wine/wineserver'],
 };
 /** Peers that bind daemons or system addresses and so need root. */
-const ROOT_PEERS = new Set(['apache-negotiate', 'samba-ad', 'squid-negotiate']);
+const ROOT_PEERS = new Set(['apache-negotiate', 'apache-ntlm', 'samba-ad', 'squid-negotiate']);
 
 /** Peers of this process whose recipe failed to start them, with the reason (see startPeer). */
 const startFailures = new Map<string, string>();
