@@ -73,46 +73,5 @@ export function computeMic(exportedSessionKey: Uint8Array, negotiate: Uint8Array
   return hmacMd5(exportedSessionKey, concatBytes(negotiate, challenge, authenticateZeroMic));
 }
 
-/**
- * RC4 keeping its state between messages, as NTLM's connection-oriented sealing handle does
- * (3.4.3: one handle per direction, used for every sealed message and signature in turn).
- * Same keystream as lib/krb5/crypto/rc4.ts (tested against it).
- */
-export class Rc4Stream {
-  private readonly s = new Uint8Array(256);
-  private i = 0;
-  private j = 0;
-  constructor(key: Uint8Array) {
-    if (key.length === 0 || key.length > 256) throw new UsageError('RC4 key must be 1..256 bytes');
-    const s = this.s;
-    for (let i = 0; i < 256; i++) s[i] = i;
-    for (let i = 0, j = 0; i < 256; i++) {
-      j = (j + s[i]! + key[i % key.length]!) & 0xff;
-      const t = s[i]!;
-      s[i] = s[j]!;
-      s[j] = t;
-    }
-  }
-  /** A copy of the current state (to roll back a handle after a signature that did not verify). */
-  clone(): Rc4Stream {
-    const c = Object.create(Rc4Stream.prototype) as Rc4Stream;
-    Object.assign(c, { s: this.s.slice(), i: this.i, j: this.j });
-    return c;
-  }
-  update(data: Uint8Array): Uint8Array {
-    const s = this.s;
-    const out = new Uint8Array(data.length);
-    let { i, j } = this;
-    for (let n = 0; n < data.length; n++) {
-      i = (i + 1) & 0xff;
-      j = (j + s[i]!) & 0xff;
-      const t = s[i]!;
-      s[i] = s[j]!;
-      s[j] = t;
-      out[n] = data[n]! ^ s[(s[i]! + s[j]!) & 0xff]!;
-    }
-    this.i = i;
-    this.j = j;
-    return out;
-  }
-}
+/** NTLM's sealing handles: RC4 keeping its state between messages (MS-NLMP 3.4.3), shared with RFC 4757. */
+export { Rc4Stream } from '../krb5/crypto/rc4.js';
