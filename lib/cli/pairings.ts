@@ -7,7 +7,7 @@
  * byte for byte: that is what "native and pure agree to the byte" means.
  */
 import { createAcceptor, createInitiator } from '../api.js';
-import type { Backend, Credentials, SecurityContext } from '../context.js';
+import type { Backend, ContextInfo, Credentials, SecurityContext } from '../context.js';
 import { EncType } from '../krb5/constants.js';
 import { getMic, readMicHeader } from '../krb5/gss/mic.js';
 import type { Key } from '../krb5/types.js';
@@ -131,6 +131,23 @@ function flipLastByte(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
+/**
+ * The cross-check of both mechListMICs as the acceptor's info reports them (the one it sent, the one
+ * it received), each by `check`: the pure recomputation for the pairing's mechanism.
+ */
+function micChecks(
+  info: ContextInfo, ab: Backend, ib: Backend,
+  check: (fromAcceptor: boolean, mechTypes: Uint8Array, bytes: Uint8Array) => Pick<MicCheck, 'bytes' | 'recomputed' | 'equal' | 'firstDifference' | 'note'>,
+): MicCheck[] {
+  const sp = info.spnego;
+  if (!sp?.mechTypes) return [];
+  const out: MicCheck[] = [];
+  for (const [from, bytes, backend, verifiedBy] of [['acceptor', sp.micSent, ab, ib], ['initiator', sp.micReceived, ib, ab]] as const) {
+    if (bytes) out.push({ from, backend, verifiedBy, ...check(from === 'acceptor', sp.mechTypes, bytes) });
+  }
+  return out;
+}
+
 export const FIRST_MESSAGE = 'GET /reports/q3 HTTP/1.1';
 
 export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): Promise<PairingResult> {
@@ -156,18 +173,11 @@ export async function runPairing(ib: Backend, ab: Backend, o: PairingOptions): P
     r.enctype = key.enctype;
     if (ik && ak) r.sessionKeysEqual = ik.enctype === ak.enctype && toHex(ik.key) === toHex(ak.key);
     else r.keyOnlyFrom = ak ? 'acceptor' : 'initiator';
-    const sp = a.info.spnego;
-    r.mechTypes = sp?.mechTypes;
-    if (sp?.mechTypes) {
-      for (const [from, bytes, backend, verifiedBy] of [
-        ['acceptor', sp.micSent, ab, ib],
-        ['initiator', sp.micReceived, ib, ab],
-      ] as const) {
-        if (!bytes) continue;
-        const sent = o.fault === 'mic-byte' && from === 'acceptor' ? flipLastByte(bytes) : bytes;
-        r.mics.push({ from, backend, bytes: sent, ...checkMic(key, from === 'acceptor', sp.mechTypes, sent), verifiedBy });
-      }
-    }
+    r.mechTypes = a.info.spnego?.mechTypes;
+    r.mics = micChecks(a.info, ab, ib, (fromAcceptor, mechTypes, bytes) => {
+      const sent = o.fault === 'mic-byte' && fromAcceptor ? flipLastByte(bytes) : bytes;
+      return { bytes: sent, ...checkMic(key, fromAcceptor, mechTypes, sent) };
+    });
     // Step 6: the application's first message, protected (RFC 4121 Wrap, sealed).
     r.wrapToken = i.wrap(utf8.encode(FIRST_MESSAGE), { encrypt: true });
     if (o.recorder) o.recorder.add(i, 'initiator', r.wrapToken);
@@ -278,19 +288,12 @@ export async function runNtlmPairing(ib: Backend, ab: Backend, o: NtlmPairingOpt
     const auth = r.tokens.map((t) => ntlmInside(t.bytes)).find((m) => m?.[8] === MessageType.AUTHENTICATE);
     if (!auth) throw new Error('no AUTHENTICATE_MESSAGE crossed');
     const flags = decodeAuthenticate(auth).flags;
-    const sp = a.info.spnego;
-    r.mechTypes = sp?.mechTypes;
-    if (sp?.mechTypes) {
-      for (const [from, bytes, backend, verifiedBy] of [
-        ['acceptor', sp.micSent, ab, ib],
-        ['initiator', sp.micReceived, ib, ab],
-      ] as const) {
-        if (!bytes) continue;
-        const recomputed = recomputeNtlmMic(ak.key, flags, from === 'acceptor', sp.mechTypes);
-        const equal = constantTimeEqual(recomputed, bytes);
-        r.mics.push({ from, backend, bytes, recomputed, equal, firstDifference: equal ? -1 : firstDifference(bytes, recomputed), verifiedBy });
-      }
-    }
+    r.mechTypes = a.info.spnego?.mechTypes;
+    r.mics = micChecks(a.info, ab, ib, (fromAcceptor, mechTypes, bytes) => {
+      const recomputed = recomputeNtlmMic(ak.key, flags, fromAcceptor, mechTypes);
+      const equal = constantTimeEqual(recomputed, bytes);
+      return { bytes, recomputed, equal, firstDifference: equal ? -1 : firstDifference(bytes, recomputed) };
+    });
     // The first sealed message: after the mechListMICs both sides restarted their RC4 handles (MS-SPNG 3.3.5.1).
     r.wrapToken = i.wrap(utf8.encode(FIRST_MESSAGE), { encrypt: true });
     r.unwrapped = new TextDecoder().decode(a.unwrap(r.wrapToken).message);
