@@ -36,16 +36,32 @@ export interface NegotiateProxyOptions extends Partial<Omit<InitiatorOptions, 't
   tls?: ConnectionOptions;
   /** The largest response head from the proxy to a CONNECT, in bytes (default 64 KiB). */
   maxHeaderBytes?: number;
+  /**
+   * With `ntlm` (pure backend), for HTTPS through CONNECT: 'negotiate' (default) starts with
+   * Negotiate and turns to the raw NTLM scheme when the proxy's 407 offers NTLM and not Negotiate;
+   * 'ntlm' starts with NTLM (no Negotiate token is made).
+   */
+  scheme?: 'negotiate' | 'ntlm';
 }
 
-const TOKEN = /(?:^|,)\s*Negotiate\s+([A-Za-z0-9+/=]+)/i;
+type Scheme = 'Negotiate' | 'NTLM';
+const TOKEN: Record<Scheme, RegExp> = {
+  Negotiate: /(?:^|,)\s*Negotiate\s+([A-Za-z0-9+/=]+)/i,
+  NTLM: /(?:^|,)\s*NTLM\s+([A-Za-z0-9+/=]+)/i,
+};
 
-function negotiateToken(values: string[]): Uint8Array | undefined {
+function negotiateToken(values: string[], scheme: Scheme = 'Negotiate'): Uint8Array | undefined {
   for (const v of values) {
-    const m = TOKEN.exec(v);
+    const m = TOKEN[scheme].exec(v);
     if (m) return new Uint8Array(Buffer.from(m[1]!, 'base64'));
   }
   return undefined;
+}
+
+/** Whether the Proxy-Authenticate values offer this scheme (with or without a token). */
+function offers(values: string[], scheme: Scheme): boolean {
+  const re = new RegExp(`(?:^|,)\\s*${scheme}(?:\\s|,|$)`, 'i');
+  return values.some((v) => re.test(v));
 }
 
 interface Head {
@@ -184,17 +200,23 @@ export class NegotiateProxyAgent extends Dispatcher {
     }));
   }
 
-  private async initiator() {
-    const credentials = await this.credential();
-    const { proxy: _p, target: _t, maxLegs: _m, tls: _s, maxHeaderBytes: _h, krb5Config, gssapiLibrary, allowWeakCrypto, ...rest } = this.o;
+  private async initiator(scheme: Scheme = 'Negotiate') {
+    // NTLM needs the password itself (a Credential holds tickets, not it): with `ntlm` and no
+    // Credential given, every context takes the option forms (as createNegotiateFetch does).
+    const credentials = this.o.ntlm && !this.given ? undefined : await this.credential();
+    const { proxy: _p, target: _t, maxLegs: _m, tls: _s, maxHeaderBytes: _h, scheme: _c, krb5Config, gssapiLibrary, allowWeakCrypto, ...rest } = this.o;
+    const mech = scheme === 'NTLM' ? { mech: 'ntlm' as const } : {};
     return createInitiator(credentials
-      ? { ...rest, credentials, target: this.target }
-      : { ...rest, krb5Config, gssapiLibrary, allowWeakCrypto, target: this.target });
+      ? { ...rest, credentials, target: this.target, ...mech }
+      : { ...rest, krb5Config, gssapiLibrary, allowWeakCrypto, target: this.target, ...mech });
   }
 
   /**
    * A TCP connection to the proxy, tunnelled with an authenticated CONNECT to `origin`'s host and
    * port. The caller speaks whatever it likes inside (negotiateFetch: TLS, then HTTP).
+   * NTLM (with `ntlm`) is connection-bound (MS-NLMP: the proxy keeps the challenge on the TCP
+   * connection): the NEGOTIATE_MESSAGE, the 407 carrying the CHALLENGE (read to its end) and the
+   * AUTHENTICATE_MESSAGE all go on the one connection that becomes the tunnel.
    */
   async connectTunnel(origin: URL): Promise<Socket> {
     const host = origin.hostname;
@@ -202,7 +224,10 @@ export class NegotiateProxyAgent extends Dispatcher {
     const authority = `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
     const what = `the proxy ${this.proxy.host}`;
     const maxLegs = this.o.maxLegs ?? 4;
-    const ctx = await this.initiator();
+    if (this.o.scheme !== undefined && this.o.scheme !== 'negotiate' && this.o.scheme !== 'ntlm') throw new UsageError(`NegotiateProxyAgent: scheme must be 'negotiate' or 'ntlm', not '${String(this.o.scheme)}'`);
+    if (this.o.scheme === 'ntlm' && !this.o.ntlm) throw new UsageError("NegotiateProxyAgent: scheme 'ntlm' needs the ntlm option (true with credentials { principal, password }, or { credentials })");
+    let scheme: Scheme = this.o.scheme === 'ntlm' ? 'NTLM' : 'Negotiate';
+    let ctx = await this.initiator(scheme);
     let socket: Socket | undefined;
     try {
       let token = await ctx.step();
@@ -213,9 +238,10 @@ export class NegotiateProxyAgent extends Dispatcher {
           s.once('error', reject);
         });
         socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\nProxy-Connection: keep-alive\r\n`
-          + `Proxy-Authorization: Negotiate ${Buffer.from(token!).toString('base64')}\r\n\r\n`);
+          + `Proxy-Authorization: ${scheme} ${Buffer.from(token!).toString('base64')}\r\n\r\n`);
         const head = await readHead(socket, this.o.maxHeaderBytes ?? 64 * 1024, what);
-        const back = negotiateToken(head.headers.get('proxy-authenticate') ?? []);
+        const offered = head.headers.get('proxy-authenticate') ?? [];
+        const back = negotiateToken(offered, scheme);
         if (head.status >= 200 && head.status < 300) {
           // The proxy's final token, when it sends one, must verify (mutual authentication).
           if (back && !ctx.complete) await ctx.step(back);
@@ -226,17 +252,34 @@ export class NegotiateProxyAgent extends Dispatcher {
           return s;
         }
         if (head.status !== 407) throw new GssError('GSS_S_FAILURE', `${what} answered CONNECT ${authority} with ${head.status}`);
-        if (!back || ctx.complete) throw new GssError('GSS_S_FAILURE', `${what} refused Negotiate authentication for CONNECT ${authority} (407): check the proxy's service name (${this.target}) and the credential`);
-        // Multi-leg: the next token goes on this connection, after the 407's body.
         const length = Number(head.headers.get('content-length')?.[0] ?? (head.headers.has('transfer-encoding') ? NaN : 0));
         const closes = (head.headers.get('connection') ?? head.headers.get('proxy-connection') ?? []).some((v) => /close/i.test(v));
-        if (!Number.isFinite(length) || closes) throw new GssError('GSS_S_FAILURE', `${what} closes the connection in the middle of a multi-leg Negotiate exchange`);
+        if (!back && scheme === 'Negotiate' && offers(offered, 'NTLM') && !offers(offered, 'Negotiate')) {
+          if (!this.o.ntlm) throw new GssError('GSS_S_NO_CRED', `${what} asks for NTLM only (Proxy-Authenticate: NTLM), and this agent has no NTLM credentials: set ntlm: { credentials: { principal, password } } (pure backend)`);
+          // The proxy takes the raw NTLM scheme only: start over with a NEGOTIATE_MESSAGE, on this
+          // connection when it stays open (else on a new one: nothing is bound to it yet).
+          if (!Number.isFinite(length) || closes) {
+            socket.destroy();
+            socket = undefined;
+          } else {
+            const after = await skipBody(socket, length, head.rest);
+            if (after.length) socket.unshift(after);
+          }
+          ctx.dispose();
+          scheme = 'NTLM';
+          ctx = await this.initiator(scheme);
+          token = await ctx.step();
+          continue;
+        }
+        if (!back || ctx.complete) throw new GssError('GSS_S_FAILURE', `${what} refused ${scheme} authentication for CONNECT ${authority} (407): ${scheme === 'NTLM' ? 'check the NTLM credentials' : `check the proxy's service name (${this.target}) and the credential`}`);
+        // Multi-leg: the next token goes on this connection, after the 407's body.
+        if (!Number.isFinite(length) || closes) throw new GssError('GSS_S_FAILURE', `${what} closes the connection in the middle of a multi-leg ${scheme} exchange (NTLM and Negotiate need it kept alive)`);
         const after = await skipBody(socket, length, head.rest);
         if (after.length) socket.unshift(after);
         token = await ctx.step(back);
         if (!token) throw new GssError('GSS_S_FAILURE', `${what} asked for another leg after the context was complete`);
       }
-      throw new GssError('GSS_S_FAILURE', `${what}: Negotiate did not complete in ${maxLegs} round trips (a 407 loop?)`);
+      throw new GssError('GSS_S_FAILURE', `${what}: ${scheme} did not complete in ${maxLegs} round trips (a 407 loop?)`);
     } finally {
       ctx.dispose();
       socket?.destroy();
