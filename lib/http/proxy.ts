@@ -19,7 +19,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { Agent, Dispatcher, Pool } from 'undici';
+import { Agent, Client, Dispatcher, Pool } from 'undici';
 import { acquireCredentials, createInitiator } from '../api.js';
 import type { InitiatorOptions } from '../context.js';
 import { type Credential, isCredential } from '../credentials.js';
@@ -305,14 +305,30 @@ export class NegotiateProxyAgent extends Dispatcher {
     return true;
   }
 
-  /** Plain HTTP: the request in absolute form to the proxy, with a fresh Proxy-Authorization. */
-  private async forward(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers, origin: URL, leg: number, ctxIn?: Awaited<ReturnType<NegotiateProxyAgent['initiator']>>, back?: Uint8Array): Promise<void> {
-    const ctx = ctxIn ?? await this.initiator();
+  /**
+   * Plain HTTP: the request in absolute form to the proxy, with a fresh Proxy-Authorization.
+   * With `ntlm`, the exchange gets a connection of its own (an undici Client of one): NTLM is
+   * connection-bound, so the NEGOTIATE_MESSAGE, the 407 with the CHALLENGE (read to its end) and
+   * the request with the AUTHENTICATE_MESSAGE go on it; it is closed once the response is read.
+   */
+  private async forward(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers, origin: URL, leg: number, state?: { ctx?: Awaited<ReturnType<NegotiateProxyAgent['initiator']>>; scheme: Scheme; client?: Client }, back?: Uint8Array): Promise<void> {
+    if (this.o.scheme !== undefined && this.o.scheme !== 'negotiate' && this.o.scheme !== 'ntlm') throw new UsageError(`NegotiateProxyAgent: scheme must be 'negotiate' or 'ntlm', not '${String(this.o.scheme)}'`);
+    if (this.o.scheme === 'ntlm' && !this.o.ntlm) throw new UsageError("NegotiateProxyAgent: scheme 'ntlm' needs the ntlm option (true with credentials { principal, password }, or { credentials })");
+    const scheme: Scheme = state?.scheme ?? (this.o.scheme === 'ntlm' ? 'NTLM' : 'Negotiate');
+    const client = state?.client ?? (this.o.ntlm ? new Client(this.proxy.origin) : undefined);
+    let ctx: Awaited<ReturnType<NegotiateProxyAgent['initiator']>>;
     let token: Uint8Array | undefined;
+    try {
+      ctx = state?.ctx ?? await this.initiator(scheme);
+    } catch (err) {
+      void client?.destroy();
+      throw err;
+    }
     try {
       token = await ctx.step(back);
     } catch (err) {
       ctx.dispose();
+      void client?.destroy();
       throw err;
     }
     // The caller's headers, but Host (the origin's, set below) and Proxy-Authorization (ours).
@@ -320,15 +336,27 @@ export class NegotiateProxyAgent extends Dispatcher {
     const flat = flatHeaders(opts.headers);
     for (let i = 0; i + 1 < flat.length; i += 2) if (!/^(proxy-authorization|host)$/i.test(flat[i]!)) pairs.push(flat[i]!, flat[i + 1]!);
     pairs.push('host', origin.host);
-    if (token) pairs.push('proxy-authorization', `Negotiate ${Buffer.from(token).toString('base64')}`);
+    if (token) pairs.push('proxy-authorization', `${scheme} ${Buffer.from(token).toString('base64')}`);
     const replayable = opts.body == null || typeof opts.body === 'string' || opts.body instanceof Uint8Array;
     const maxLegs = this.o.maxLegs ?? 4;
-    const wrapped = new ProxyAuthHandler(handler, this.target, (next) => {
-      if (ctx.complete || !replayable || leg + 1 >= maxLegs) return false;
-      this.forward(opts, handler, origin, leg + 1, ctx, next).catch((err: Error) => handler.onError?.(err));
+    const wrapped = new ProxyAuthHandler(handler, this.target, scheme, (next, offered) => {
+      if (!next && scheme === 'Negotiate' && offers(offered, 'NTLM') && !offers(offered, 'Negotiate')) {
+        if (!this.o.ntlm) return new GssError('GSS_S_NO_CRED', `the proxy ${this.proxy.host} asks for NTLM only (Proxy-Authenticate: NTLM), and this agent has no NTLM credentials: set ntlm: { credentials: { principal, password } } (pure backend)`);
+        if (!replayable || leg + 1 >= maxLegs) return false;
+        // The proxy takes the raw NTLM scheme only: start over with a NEGOTIATE_MESSAGE on the exchange's connection.
+        ctx.dispose();
+        this.forward(opts, handler, origin, leg + 1, { scheme: 'NTLM', client }).catch((err: Error) => handler.onError?.(err));
+        return true;
+      }
+      if (!next || ctx.complete || !replayable || leg + 1 >= maxLegs) return false;
+      this.forward(opts, handler, origin, leg + 1, { ctx, scheme, client }, next).catch((err: Error) => handler.onError?.(err));
       return true;
-    }, () => ctx.dispose());
-    this.pool.dispatch({ ...opts, origin: this.proxy.origin, path: `${origin.origin}${opts.path}`, headers: pairs }, wrapped);
+    }, () => {
+      ctx.dispose();
+      // Closes once the response's body has been read (undici's close waits for its requests).
+      void client?.close().catch(() => {});
+    });
+    (client ?? this.pool).dispatch({ ...opts, origin: this.proxy.origin, path: `${origin.origin}${opts.path}`, headers: pairs }, wrapped);
   }
 
   override async close(): Promise<void> {
@@ -347,11 +375,11 @@ export class NegotiateProxyAgent extends Dispatcher {
  * takes on: that response is read and dropped, and the request goes again with the next leg.
  */
 class ProxyAuthHandler implements Dispatcher.DispatchHandlers {
-  /** Set on a 407: the proxy's Negotiate token, or null when it sent none. */
-  private refused: Uint8Array | null | undefined;
+  /** Set on a 407: the proxy's token in this scheme (or null when it sent none), and its Proxy-Authenticate values. */
+  private refused: { back: Uint8Array | null; offered: string[] } | undefined;
   private finished = false;
 
-  constructor(private readonly h: Dispatcher.DispatchHandlers, private readonly target: string, private readonly retry: (back: Uint8Array) => boolean, private readonly end: () => void) {}
+  constructor(private readonly h: Dispatcher.DispatchHandlers, private readonly target: string, private readonly scheme: Scheme, private readonly retry: (back: Uint8Array | undefined, offered: string[]) => boolean | Error, private readonly end: () => void) {}
 
   onConnect(abort: (err?: Error) => void): void {
     this.h.onConnect?.(abort);
@@ -363,7 +391,7 @@ class ProxyAuthHandler implements Dispatcher.DispatchHandlers {
       // it is either answered here or made a GssError that fetch gives as the cause.
       const values: string[] = [];
       for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toString('latin1').toLowerCase() === 'proxy-authenticate') values.push(raw[i + 1]!.toString('latin1'));
-      this.refused = negotiateToken(values) ?? null;
+      this.refused = { back: negotiateToken(values, this.scheme) ?? null, offered: values };
       return true;
     }
     return this.h.onHeaders?.(status, raw, resume, text) ?? true;
@@ -375,13 +403,16 @@ class ProxyAuthHandler implements Dispatcher.DispatchHandlers {
 
   onComplete(trailers: string[] | null): void {
     if (this.refused !== undefined) {
-      const back = this.refused;
+      const { back, offered } = this.refused;
       this.refused = undefined;
-      if (back && this.retry(back)) return;
+      const again = this.retry(back ?? undefined, offered);
+      if (again === true) return;
       this.done();
-      this.h.onError?.(new GssError('GSS_S_FAILURE', back
-        ? 'the proxy asked for another Negotiate leg past the limit (maxLegs), or for a request whose body cannot be sent again'
-        : `the proxy refused Negotiate authentication (407): check the proxy's service name (${this.target}) and the credential`));
+      this.h.onError?.(again instanceof Error ? again : new GssError('GSS_S_FAILURE', back
+        ? `the proxy asked for another ${this.scheme} leg past the limit (maxLegs), or for a request whose body cannot be sent again`
+        : this.scheme === 'NTLM'
+          ? 'the proxy refused NTLM authentication (407): check the NTLM credentials, and that the proxy keeps the connection alive between legs'
+          : `the proxy refused Negotiate authentication (407): check the proxy's service name (${this.target}) and the credential`));
       return;
     }
     this.done();

@@ -71,19 +71,20 @@ async function relay(to: string) {
   return { server, url: `http://127.0.0.1:${port}`, connections: () => connections };
 }
 
-/** An HTTPS origin, with our middleware (Kerberos, channel bindings required) or open. */
-async function origin(auth: boolean) {
+/** An origin (HTTPS unless secure is false), with our middleware (Kerberos, channel bindings required over TLS) or open. */
+async function origin(auth: boolean, secure = true) {
   setup();
-  const mw = negotiate({ backend: 'pure', keytab: realm.keytab, krb5Config: realm.krb5Conf, channelBindings: 'require' });
-  const server = createHttpsServer(tls, (req, res) => {
-    const done = () => res.end(JSON.stringify({ user: req.negotiate?.user ?? null, via: req.headers.via ?? null }));
+  const mw = negotiate({ backend: 'pure', keytab: realm.keytab, krb5Config: realm.krb5Conf, channelBindings: secure ? 'require' : 'if-present' });
+  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    const done = () => res.end(JSON.stringify({ user: req.negotiate?.user ?? null, via: req.headers.via ?? null, proxyAuth: req.headers['proxy-authorization'] ?? null }));
     if (auth) mw(req, res, done);
     else done();
-  });
+  };
+  const server = secure ? createHttpsServer(tls, handler) : createHttpServer(handler);
   let connections = 0;
-  server.on('secureConnection', () => connections++);
+  server.on(secure ? 'secureConnection' : 'connection', () => connections++);
   const port = await listen(server);
-  return { server, url: `https://localhost:${port}/`, connections: () => connections };
+  return { server, url: `${secure ? 'https' : 'http'}://localhost:${port}/`, connections: () => connections };
 }
 
 for (const scheme of ['ntlm', 'negotiate'] as const) {
@@ -113,6 +114,49 @@ for (const scheme of ['ntlm', 'negotiate'] as const) {
   });
 }
 
+for (const scheme of ['ntlm', 'negotiate'] as const) {
+  test(`plain HTTP through squid asking for NTLM (scheme '${scheme}'): every leg of a request's exchange on one dedicated proxy connection`, async (t) => {
+    const sq = needSquid(t);
+    if (!sq) return;
+    const r = await relay(sq.env.SQUID_URL!);
+    const o = await origin(false, false);
+    const proxy = new NegotiateProxyAgent({ proxy: r.url, backend: 'pure', krb5Config: realm.krb5Conf, ntlm: { credentials: NTLM_USER }, scheme });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(o.url, { dispatcher: proxy } as RequestInit);
+        assert.equal(res.status, 200);
+        const body = await res.json() as { via: string | null; proxyAuth: string | null };
+        assert.match(String(body.via), /squid/, 'it went through squid');
+        assert.equal(body.proxyAuth, null, 'squid consumed Proxy-Authorization');
+      }
+      assert.equal(r.connections(), 2, 'one proxy connection per request carries all its NTLM legs');
+    } finally {
+      await proxy.close();
+      o.server.close();
+      r.server.close();
+    }
+    const log = readFileSync(join(sq.state, 'logs', 'access.log'), 'utf8');
+    assert.match(log, /TCP_MISS\/200 .* GET http:\/\/localhost:\d+\/ \S*ntuser/, 'squid logged the NTLM user we sent');
+  });
+}
+
+test('negotiateFetch({ proxy }) over plain HTTP: NTLM at squid, Kerberos at the origin', async (t) => {
+  const sq = needSquid(t);
+  if (!sq) return;
+  const o = await origin(true, false);
+  const proxy = new NegotiateProxyAgent({ proxy: sq.env.SQUID_URL!, backend: 'pure', ntlm: { credentials: NTLM_USER }, scheme: 'ntlm' });
+  try {
+    const res = await negotiateFetch(o.url, {}, { backend: 'pure', krb5Config: realm.krb5Conf, proxy });
+    assert.equal(res.status, 200);
+    const body = await res.json() as { user: string; via: string };
+    assert.equal(body.user, `alice@${REALM}`);
+    assert.match(body.via, /squid/);
+  } finally {
+    await proxy.close();
+    o.server.close();
+  }
+});
+
 test('negotiateFetch({ proxy }): NTLM at squid (pure NTLM credentials), Kerberos with channel bindings at the HTTPS origin, in one request', async (t) => {
   const sq = needSquid(t);
   if (!sq) return;
@@ -128,7 +172,7 @@ test('negotiateFetch({ proxy }): NTLM at squid (pure NTLM credentials), Kerberos
   }
 });
 
-test('squid offers only NTLM and the agent has no NTLM credentials: CONNECT fails with a GssError (GSS_S_NO_CRED) that says what to set', async (t) => {
+test('squid offers only NTLM and the agent has no NTLM credentials: CONNECT and plain HTTP fail with a GssError (GSS_S_NO_CRED) that says what to set', async (t) => {
   const sq = needSquid(t);
   if (!sq) return;
   // Kerberos credentials only: the Negotiate token goes out, squid answers 407 Proxy-Authenticate: NTLM.
@@ -140,10 +184,13 @@ test('squid offers only NTLM and the agent has no NTLM credentials: CONNECT fail
       assert.match(err.message, /asks for NTLM only .* set ntlm: \{ credentials/);
       return true;
     });
-    await assert.rejects(fetch('https://localhost:65000/', { dispatcher: proxy } as RequestInit), (err: Error & { cause?: Error & { major?: string } }) => {
-      assert.equal(err.cause?.major, 'GSS_S_NO_CRED', String(err.cause));
-      return true;
-    });
+    for (const url of ['https://localhost:65000/', 'http://localhost:65000/']) {
+      await assert.rejects(fetch(url, { dispatcher: proxy } as RequestInit), (err: Error & { cause?: Error & { major?: string } }) => {
+        assert.equal(err.cause?.major, 'GSS_S_NO_CRED', `${url}: ${String(err.cause)}`);
+        assert.match(err.cause!.message, /asks for NTLM only/);
+        return true;
+      });
+    }
   } finally {
     await proxy.close();
   }
