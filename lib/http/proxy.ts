@@ -16,6 +16,9 @@
  * cause is that error; fetch never hands a 407 to its caller).
  * The proxy's final token, when it sends one with a CONNECT 200, is verified (mutual
  * authentication); on plain HTTP it is not (undici's handlers are synchronous), as curl does.
+ * With `ntlm` (pure backend), a 407 offering NTLM and not Negotiate is answered with the raw NTLM
+ * scheme (or `scheme: 'ntlm'` from the start), every leg on one proxy connection (NTLM is
+ * connection-bound): the CONNECT connection for HTTPS, a connection per request for plain HTTP.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
