@@ -16,10 +16,13 @@
  * cause is that error; fetch never hands a 407 to its caller).
  * The proxy's final token, when it sends one with a CONNECT 200, is verified (mutual
  * authentication); on plain HTTP it is not (undici's handlers are synchronous), as curl does.
+ * With `ntlm` (pure backend), a 407 offering NTLM and not Negotiate is answered with the raw NTLM
+ * scheme (or `scheme: 'ntlm'` from the start), every leg on one proxy connection (NTLM is
+ * connection-bound): the CONNECT connection for HTTPS, a connection per request for plain HTTP.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { Agent, Dispatcher, Pool } from 'undici';
+import { Agent, Client, Dispatcher, Pool } from 'undici';
 import { acquireCredentials, createInitiator } from '../api.js';
 import type { InitiatorOptions } from '../context.js';
 import { type Credential, isCredential } from '../credentials.js';
@@ -36,16 +39,32 @@ export interface NegotiateProxyOptions extends Partial<Omit<InitiatorOptions, 't
   tls?: ConnectionOptions;
   /** The largest response head from the proxy to a CONNECT, in bytes (default 64 KiB). */
   maxHeaderBytes?: number;
+  /**
+   * With `ntlm` (pure backend), for HTTPS through CONNECT: 'negotiate' (default) starts with
+   * Negotiate and turns to the raw NTLM scheme when the proxy's 407 offers NTLM and not Negotiate;
+   * 'ntlm' starts with NTLM (no Negotiate token is made).
+   */
+  scheme?: 'negotiate' | 'ntlm';
 }
 
-const TOKEN = /(?:^|,)\s*Negotiate\s+([A-Za-z0-9+/=]+)/i;
+type Scheme = 'Negotiate' | 'NTLM';
+const TOKEN: Record<Scheme, RegExp> = {
+  Negotiate: /(?:^|,)\s*Negotiate\s+([A-Za-z0-9+/=]+)/i,
+  NTLM: /(?:^|,)\s*NTLM\s+([A-Za-z0-9+/=]+)/i,
+};
 
-function negotiateToken(values: string[]): Uint8Array | undefined {
+function negotiateToken(values: string[], scheme: Scheme = 'Negotiate'): Uint8Array | undefined {
   for (const v of values) {
-    const m = TOKEN.exec(v);
+    const m = TOKEN[scheme].exec(v);
     if (m) return new Uint8Array(Buffer.from(m[1]!, 'base64'));
   }
   return undefined;
+}
+
+/** Whether the Proxy-Authenticate values offer this scheme (with or without a token). */
+function offers(values: string[], scheme: Scheme): boolean {
+  const re = new RegExp(`(?:^|,)\\s*${scheme}(?:\\s|,|$)`, 'i');
+  return values.some((v) => re.test(v));
 }
 
 interface Head {
@@ -184,17 +203,23 @@ export class NegotiateProxyAgent extends Dispatcher {
     }));
   }
 
-  private async initiator() {
-    const credentials = await this.credential();
-    const { proxy: _p, target: _t, maxLegs: _m, tls: _s, maxHeaderBytes: _h, krb5Config, gssapiLibrary, allowWeakCrypto, ...rest } = this.o;
+  private async initiator(scheme: Scheme = 'Negotiate') {
+    // NTLM needs the password itself (a Credential holds tickets, not it): with `ntlm` and no
+    // Credential given, every context takes the option forms (as createNegotiateFetch does).
+    const credentials = this.o.ntlm && !this.given ? undefined : await this.credential();
+    const { proxy: _p, target: _t, maxLegs: _m, tls: _s, maxHeaderBytes: _h, scheme: _c, krb5Config, gssapiLibrary, allowWeakCrypto, ...rest } = this.o;
+    const mech = scheme === 'NTLM' ? { mech: 'ntlm' as const } : {};
     return createInitiator(credentials
-      ? { ...rest, credentials, target: this.target }
-      : { ...rest, krb5Config, gssapiLibrary, allowWeakCrypto, target: this.target });
+      ? { ...rest, credentials, target: this.target, ...mech }
+      : { ...rest, krb5Config, gssapiLibrary, allowWeakCrypto, target: this.target, ...mech });
   }
 
   /**
    * A TCP connection to the proxy, tunnelled with an authenticated CONNECT to `origin`'s host and
    * port. The caller speaks whatever it likes inside (negotiateFetch: TLS, then HTTP).
+   * NTLM (with `ntlm`) is connection-bound (MS-NLMP: the proxy keeps the challenge on the TCP
+   * connection): the NEGOTIATE_MESSAGE, the 407 carrying the CHALLENGE (read to its end) and the
+   * AUTHENTICATE_MESSAGE all go on the one connection that becomes the tunnel.
    */
   async connectTunnel(origin: URL): Promise<Socket> {
     const host = origin.hostname;
@@ -202,7 +227,10 @@ export class NegotiateProxyAgent extends Dispatcher {
     const authority = `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
     const what = `the proxy ${this.proxy.host}`;
     const maxLegs = this.o.maxLegs ?? 4;
-    const ctx = await this.initiator();
+    if (this.o.scheme !== undefined && this.o.scheme !== 'negotiate' && this.o.scheme !== 'ntlm') throw new UsageError(`NegotiateProxyAgent: scheme must be 'negotiate' or 'ntlm', not '${String(this.o.scheme)}'`);
+    if (this.o.scheme === 'ntlm' && !this.o.ntlm) throw new UsageError("NegotiateProxyAgent: scheme 'ntlm' needs the ntlm option (true with credentials { principal, password }, or { credentials })");
+    let scheme: Scheme = this.o.scheme === 'ntlm' ? 'NTLM' : 'Negotiate';
+    let ctx = await this.initiator(scheme);
     let socket: Socket | undefined;
     try {
       let token = await ctx.step();
@@ -213,9 +241,10 @@ export class NegotiateProxyAgent extends Dispatcher {
           s.once('error', reject);
         });
         socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\nProxy-Connection: keep-alive\r\n`
-          + `Proxy-Authorization: Negotiate ${Buffer.from(token!).toString('base64')}\r\n\r\n`);
+          + `Proxy-Authorization: ${scheme} ${Buffer.from(token!).toString('base64')}\r\n\r\n`);
         const head = await readHead(socket, this.o.maxHeaderBytes ?? 64 * 1024, what);
-        const back = negotiateToken(head.headers.get('proxy-authenticate') ?? []);
+        const offered = head.headers.get('proxy-authenticate') ?? [];
+        const back = negotiateToken(offered, scheme);
         if (head.status >= 200 && head.status < 300) {
           // The proxy's final token, when it sends one, must verify (mutual authentication).
           if (back && !ctx.complete) await ctx.step(back);
@@ -226,17 +255,34 @@ export class NegotiateProxyAgent extends Dispatcher {
           return s;
         }
         if (head.status !== 407) throw new GssError('GSS_S_FAILURE', `${what} answered CONNECT ${authority} with ${head.status}`);
-        if (!back || ctx.complete) throw new GssError('GSS_S_FAILURE', `${what} refused Negotiate authentication for CONNECT ${authority} (407): check the proxy's service name (${this.target}) and the credential`);
-        // Multi-leg: the next token goes on this connection, after the 407's body.
         const length = Number(head.headers.get('content-length')?.[0] ?? (head.headers.has('transfer-encoding') ? NaN : 0));
         const closes = (head.headers.get('connection') ?? head.headers.get('proxy-connection') ?? []).some((v) => /close/i.test(v));
-        if (!Number.isFinite(length) || closes) throw new GssError('GSS_S_FAILURE', `${what} closes the connection in the middle of a multi-leg Negotiate exchange`);
+        if (!back && scheme === 'Negotiate' && offers(offered, 'NTLM') && !offers(offered, 'Negotiate')) {
+          if (!this.o.ntlm) throw new GssError('GSS_S_NO_CRED', `${what} asks for NTLM only (Proxy-Authenticate: NTLM), and this agent has no NTLM credentials: set ntlm: { credentials: { principal, password } } (pure backend)`);
+          // The proxy takes the raw NTLM scheme only: start over with a NEGOTIATE_MESSAGE, on this
+          // connection when it stays open (else on a new one: nothing is bound to it yet).
+          if (!Number.isFinite(length) || closes) {
+            socket.destroy();
+            socket = undefined;
+          } else {
+            const after = await skipBody(socket, length, head.rest);
+            if (after.length) socket.unshift(after);
+          }
+          ctx.dispose();
+          scheme = 'NTLM';
+          ctx = await this.initiator(scheme);
+          token = await ctx.step();
+          continue;
+        }
+        if (!back || ctx.complete) throw new GssError('GSS_S_FAILURE', `${what} refused ${scheme} authentication for CONNECT ${authority} (407): ${scheme === 'NTLM' ? 'check the NTLM credentials' : `check the proxy's service name (${this.target}) and the credential`}`);
+        // Multi-leg: the next token goes on this connection, after the 407's body.
+        if (!Number.isFinite(length) || closes) throw new GssError('GSS_S_FAILURE', `${what} closes the connection in the middle of a multi-leg ${scheme} exchange (NTLM and Negotiate need it kept alive)`);
         const after = await skipBody(socket, length, head.rest);
         if (after.length) socket.unshift(after);
         token = await ctx.step(back);
         if (!token) throw new GssError('GSS_S_FAILURE', `${what} asked for another leg after the context was complete`);
       }
-      throw new GssError('GSS_S_FAILURE', `${what}: Negotiate did not complete in ${maxLegs} round trips (a 407 loop?)`);
+      throw new GssError('GSS_S_FAILURE', `${what}: ${scheme} did not complete in ${maxLegs} round trips (a 407 loop?)`);
     } finally {
       ctx.dispose();
       socket?.destroy();
@@ -262,14 +308,30 @@ export class NegotiateProxyAgent extends Dispatcher {
     return true;
   }
 
-  /** Plain HTTP: the request in absolute form to the proxy, with a fresh Proxy-Authorization. */
-  private async forward(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers, origin: URL, leg: number, ctxIn?: Awaited<ReturnType<NegotiateProxyAgent['initiator']>>, back?: Uint8Array): Promise<void> {
-    const ctx = ctxIn ?? await this.initiator();
+  /**
+   * Plain HTTP: the request in absolute form to the proxy, with a fresh Proxy-Authorization.
+   * With `ntlm`, the exchange gets a connection of its own (an undici Client of one): NTLM is
+   * connection-bound, so the NEGOTIATE_MESSAGE, the 407 with the CHALLENGE (read to its end) and
+   * the request with the AUTHENTICATE_MESSAGE go on it; it is closed once the response is read.
+   */
+  private async forward(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers, origin: URL, leg: number, state?: { ctx?: Awaited<ReturnType<NegotiateProxyAgent['initiator']>>; scheme: Scheme; client?: Client }, back?: Uint8Array): Promise<void> {
+    if (this.o.scheme !== undefined && this.o.scheme !== 'negotiate' && this.o.scheme !== 'ntlm') throw new UsageError(`NegotiateProxyAgent: scheme must be 'negotiate' or 'ntlm', not '${String(this.o.scheme)}'`);
+    if (this.o.scheme === 'ntlm' && !this.o.ntlm) throw new UsageError("NegotiateProxyAgent: scheme 'ntlm' needs the ntlm option (true with credentials { principal, password }, or { credentials })");
+    const scheme: Scheme = state?.scheme ?? (this.o.scheme === 'ntlm' ? 'NTLM' : 'Negotiate');
+    const client = state?.client ?? (this.o.ntlm ? new Client(this.proxy.origin) : undefined);
+    let ctx: Awaited<ReturnType<NegotiateProxyAgent['initiator']>>;
     let token: Uint8Array | undefined;
+    try {
+      ctx = state?.ctx ?? await this.initiator(scheme);
+    } catch (err) {
+      void client?.destroy();
+      throw err;
+    }
     try {
       token = await ctx.step(back);
     } catch (err) {
       ctx.dispose();
+      void client?.destroy();
       throw err;
     }
     // The caller's headers, but Host (the origin's, set below) and Proxy-Authorization (ours).
@@ -277,15 +339,27 @@ export class NegotiateProxyAgent extends Dispatcher {
     const flat = flatHeaders(opts.headers);
     for (let i = 0; i + 1 < flat.length; i += 2) if (!/^(proxy-authorization|host)$/i.test(flat[i]!)) pairs.push(flat[i]!, flat[i + 1]!);
     pairs.push('host', origin.host);
-    if (token) pairs.push('proxy-authorization', `Negotiate ${Buffer.from(token).toString('base64')}`);
+    if (token) pairs.push('proxy-authorization', `${scheme} ${Buffer.from(token).toString('base64')}`);
     const replayable = opts.body == null || typeof opts.body === 'string' || opts.body instanceof Uint8Array;
     const maxLegs = this.o.maxLegs ?? 4;
-    const wrapped = new ProxyAuthHandler(handler, this.target, (next) => {
-      if (ctx.complete || !replayable || leg + 1 >= maxLegs) return false;
-      this.forward(opts, handler, origin, leg + 1, ctx, next).catch((err: Error) => handler.onError?.(err));
+    const wrapped = new ProxyAuthHandler(handler, this.target, scheme, (next, offered) => {
+      if (!next && scheme === 'Negotiate' && offers(offered, 'NTLM') && !offers(offered, 'Negotiate')) {
+        if (!this.o.ntlm) return new GssError('GSS_S_NO_CRED', `the proxy ${this.proxy.host} asks for NTLM only (Proxy-Authenticate: NTLM), and this agent has no NTLM credentials: set ntlm: { credentials: { principal, password } } (pure backend)`);
+        if (!replayable || leg + 1 >= maxLegs) return false;
+        // The proxy takes the raw NTLM scheme only: start over with a NEGOTIATE_MESSAGE on the exchange's connection.
+        ctx.dispose();
+        this.forward(opts, handler, origin, leg + 1, { scheme: 'NTLM', client }).catch((err: Error) => handler.onError?.(err));
+        return true;
+      }
+      if (!next || ctx.complete || !replayable || leg + 1 >= maxLegs) return false;
+      this.forward(opts, handler, origin, leg + 1, { ctx, scheme, client }, next).catch((err: Error) => handler.onError?.(err));
       return true;
-    }, () => ctx.dispose());
-    this.pool.dispatch({ ...opts, origin: this.proxy.origin, path: `${origin.origin}${opts.path}`, headers: pairs }, wrapped);
+    }, () => {
+      ctx.dispose();
+      // Closes once the response's body has been read (undici's close waits for its requests).
+      void client?.close().catch(() => {});
+    });
+    (client ?? this.pool).dispatch({ ...opts, origin: this.proxy.origin, path: `${origin.origin}${opts.path}`, headers: pairs }, wrapped);
   }
 
   override async close(): Promise<void> {
@@ -304,11 +378,11 @@ export class NegotiateProxyAgent extends Dispatcher {
  * takes on: that response is read and dropped, and the request goes again with the next leg.
  */
 class ProxyAuthHandler implements Dispatcher.DispatchHandlers {
-  /** Set on a 407: the proxy's Negotiate token, or null when it sent none. */
-  private refused: Uint8Array | null | undefined;
+  /** Set on a 407: the proxy's token in this scheme (or null when it sent none), and its Proxy-Authenticate values. */
+  private refused: { back: Uint8Array | null; offered: string[] } | undefined;
   private finished = false;
 
-  constructor(private readonly h: Dispatcher.DispatchHandlers, private readonly target: string, private readonly retry: (back: Uint8Array) => boolean, private readonly end: () => void) {}
+  constructor(private readonly h: Dispatcher.DispatchHandlers, private readonly target: string, private readonly scheme: Scheme, private readonly retry: (back: Uint8Array | undefined, offered: string[]) => boolean | Error, private readonly end: () => void) {}
 
   onConnect(abort: (err?: Error) => void): void {
     this.h.onConnect?.(abort);
@@ -320,7 +394,7 @@ class ProxyAuthHandler implements Dispatcher.DispatchHandlers {
       // it is either answered here or made a GssError that fetch gives as the cause.
       const values: string[] = [];
       for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toString('latin1').toLowerCase() === 'proxy-authenticate') values.push(raw[i + 1]!.toString('latin1'));
-      this.refused = negotiateToken(values) ?? null;
+      this.refused = { back: negotiateToken(values, this.scheme) ?? null, offered: values };
       return true;
     }
     return this.h.onHeaders?.(status, raw, resume, text) ?? true;
@@ -332,13 +406,16 @@ class ProxyAuthHandler implements Dispatcher.DispatchHandlers {
 
   onComplete(trailers: string[] | null): void {
     if (this.refused !== undefined) {
-      const back = this.refused;
+      const { back, offered } = this.refused;
       this.refused = undefined;
-      if (back && this.retry(back)) return;
+      const again = this.retry(back ?? undefined, offered);
+      if (again === true) return;
       this.done();
-      this.h.onError?.(new GssError('GSS_S_FAILURE', back
-        ? 'the proxy asked for another Negotiate leg past the limit (maxLegs), or for a request whose body cannot be sent again'
-        : `the proxy refused Negotiate authentication (407): check the proxy's service name (${this.target}) and the credential`));
+      this.h.onError?.(again instanceof Error ? again : new GssError('GSS_S_FAILURE', back
+        ? `the proxy asked for another ${this.scheme} leg past the limit (maxLegs), or for a request whose body cannot be sent again`
+        : this.scheme === 'NTLM'
+          ? 'the proxy refused NTLM authentication (407): check the NTLM credentials, and that the proxy keeps the connection alive between legs'
+          : `the proxy refused Negotiate authentication (407): check the proxy's service name (${this.target}) and the credential`));
       return;
     }
     this.done();

@@ -258,7 +258,15 @@ export function decodeChallenge(b: Uint8Array): ChallengeMessage {
   // TargetInfoFields and Version follow at 40..56 in every message since NT 4.0 SP4; a 48-byte message has none.
   const long = b.length >= 56;
   const headerEnd = long ? 56 : 48;
-  const targetName = readStr(payload(b, 12, headerEnd, `${n}.TargetNameFields`), unicode, `${n}.TargetName`);
+  // TargetName is informational for the initiator (NTLMv2 answers from ServerChallenge and TargetInfo):
+  // one that cannot be read is taken as '' rather than failing. Squid's ntlm_fake_auth sends
+  // TargetNameFields with a BufferOffset past the message (0xAAAAAAAE), which curl ignores too.
+  let targetName = '';
+  try {
+    targetName = readStr(payload(b, 12, headerEnd, `${n}.TargetNameFields`), unicode, `${n}.TargetName`);
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+  }
   const targetInfo = long && flags & NegotiateFlags.NTLMSSP_NEGOTIATE_TARGET_INFO ? payload(b, 40, headerEnd, `${n}.TargetInfoFields`) : new Uint8Array(0);
   const avPairs = targetInfo.length ? decodeAvPairs(targetInfo, `${n}.TargetInfo`).pairs : [];
   const m: ChallengeMessage = { type: 2, flags, targetName, serverChallenge: b.slice(24, 32), targetInfo, avPairs };

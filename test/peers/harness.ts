@@ -39,6 +39,8 @@ const NEEDS: Record<string, string[]> = {
   'samba-ad': ['/usr/bin/samba-tool', '/usr/sbin/samba'],
   // Squid with Negotiate proxy authentication (Debian package squid); its keytab comes from the test.
   'squid-negotiate': ['/usr/sbin/squid', '/usr/lib/squid/negotiate_kerberos_auth', '/usr/bin/curl'],
+  // Squid with NTLM proxy authentication through its ntlm_fake_auth helper (accepts any user).
+  'squid-ntlm': ['/usr/sbin/squid', '/usr/lib/squid/ntlm_fake_auth', '/usr/bin/curl'],
   // Unpacked next to MIT's by scripts/heimdal-extract.sh (the packages conflict with MIT's).
   'heimdal-kdc': ['/opt/spnego-heimdal/usr/lib/heimdal-servers/kdc', '/opt/spnego-heimdal/usr/bin/kadmin.heimdal', '/opt/spnego-heimdal/usr/bin/kinit.heimdal'],
   // The shared replay cache (lib/redis, test/cluster): the Debian redis-server.
@@ -54,7 +56,7 @@ const NEEDS: Record<string, string[]> = {
   wine: ['/usr/lib/wine/wine64', '/usr/lib/wine/wineserver'],
 };
 /** Peers that bind daemons or system addresses and so need root. */
-const ROOT_PEERS = new Set(['apache-negotiate', 'apache-ntlm', 'samba-ad', 'squid-negotiate']);
+const ROOT_PEERS = new Set(['apache-negotiate', 'apache-ntlm', 'samba-ad', 'squid-negotiate', 'squid-ntlm']);
 
 /** Peers of this process whose recipe failed to start them, with the reason (see startPeer). */
 const startFailures = new Map<string, string>();
