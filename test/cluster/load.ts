@@ -38,6 +38,9 @@ export interface LoadResult {
   curlOk: number;
   curlErrors: string[];
   before: WorkerStats[];
+  /** After the first `warmAfter` handshakes (JIT, pools and caches filled): the baseline for "flat". */
+  warm?: WorkerStats[];
+  warmAfter: number;
   after: WorkerStats[];
 }
 
@@ -90,9 +93,18 @@ export async function runLoad(o: LoadOptions, log: (s: string) => void = () => {
   const errors: string[] = [];
   let next = 0;
   const t0 = performance.now();
+  // A cold worker has compiled nothing and filled no pool: memory is compared from a warm point.
+  const warmAfter = Math.min(10_000, Math.floor(o.handshakes / 10));
+  let warm: Promise<WorkerStats[]> | undefined;
   const client = async () => {
     while (next < o.handshakes) {
       const i = next++;
+      if (i === warmAfter && warmAfter > 0) {
+        warm = (async () => {
+          for (const c of o.clusters) await c.gc();
+          return (await Promise.all(o.clusters.map((c) => c.stats()))).flat();
+        })();
+      }
       try {
         latencies.push(await oneHandshake(o, i));
       } catch (e) {
@@ -126,6 +138,8 @@ export async function runLoad(o: LoadOptions, log: (s: string) => void = () => {
     curlOk: curlResults.reduce((n, r) => n + r.ok, 0),
     curlErrors: curlResults.flatMap((r) => r.errors),
     before,
+    warm: await warm,
+    warmAfter,
     after,
   };
 }
@@ -137,6 +151,7 @@ export function report(r: LoadResult, o: { concurrency: number; handshakes: numb
     `${r.ok}/${o.handshakes} handshakes ok with ${o.concurrency} concurrent pure initiators, ${r.errors.length} errors; curl --negotiate: ${r.curlOk} ok, ${r.curlErrors.length} errors`,
     `latency p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms; ${r.handshakesPerSec.toFixed(0)} handshakes/s over ${r.seconds.toFixed(1)} s`,
     `event-loop delay max: workers ${r.workerLoopMaxMs.toFixed(1)} ms, load process ${r.clientLoopMaxMs.toFixed(1)} ms`,
-    `workers (after gc) heapUsed ${mb(sum(r.before, 'heapUsed'))} -> ${mb(sum(r.after, 'heapUsed'))}, rss ${mb(sum(r.before, 'rss'))} -> ${mb(sum(r.after, 'rss'))} (${r.before.length} workers)`,
+    `workers (after gc) heapUsed ${mb(sum(r.before, 'heapUsed'))} cold -> ${r.warm ? `${mb(sum(r.warm, 'heapUsed'))} after ${r.warmAfter} handshakes -> ` : ''}${mb(sum(r.after, 'heapUsed'))} at the end; ` +
+      `rss ${mb(sum(r.before, 'rss'))} -> ${r.warm ? `${mb(sum(r.warm, 'rss'))} -> ` : ''}${mb(sum(r.after, 'rss'))} (${r.before.length} workers)`,
   ];
 }
