@@ -265,12 +265,9 @@ export async function negotiateRequest(req: IncomingMessage, o: NegotiateOptions
         ? { ...options, ntlm, ...(ntlmOnly(o) && !o.spnego?.mechs ? { spnego: { ...o.spnego, mechs: ['ntlm'] } } : {}) }
         : { ...options, ntlm, mech: 'ntlm', credentials: undefined, keytab: undefined, principal: undefined };
     }
-    try {
-      ctx = createAcceptor(options);
-    } catch (err) {
-      o.onError?.(err, req);
-      return challenge(undefined, body, o);
-    }
+    // Not the client's fault (a disposed credential, options the backend refuses): thrown, so the
+    // middleware hands it to next(err) (a 500), never a 401 that would send the client round again.
+    ctx = createAcceptor(options);
   }
   let out: Uint8Array | undefined;
   try {
