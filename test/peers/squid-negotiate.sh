@@ -9,7 +9,8 @@
 #   squid-negotiate.sh stop  STATE_DIR
 #   squid-negotiate.sh clean STATE_DIR
 # Knobs: SQUID_PORT (first free >= 63128), SQUID_ADDR (127.0.0.1), SQUID_SPN (the helper's -s,
-#        default GSS_C_NO_NAME: any key of the keytab).
+#        default GSS_C_NO_NAME: any key of the keytab), SQUID_AUTH (negotiate, or ntlm: what
+#        squid-ntlm.sh sets; then no keytab, squid's ntlm_fake_auth helper, port >= 63228).
 # Every request must be authenticated (proxy_auth REQUIRED), CONNECT to any port is allowed.
 # Checked before returning: a request without credentials gets 407 Proxy-Authenticate: Negotiate.
 set -euo pipefail
@@ -23,7 +24,12 @@ S=${1:-}
 mkdir -p "$S"; S=$(cd "$S" && pwd)
 ADDR=${SQUID_ADDR:-127.0.0.1}
 assert_loopback "$ADDR"
-HELPER=/usr/lib/squid/negotiate_kerberos_auth
+AUTH=${SQUID_AUTH:-negotiate}
+case $AUTH in
+  negotiate) HELPER=/usr/lib/squid/negotiate_kerberos_auth; SCHEME=Negotiate; BASE_PORT=63128;;
+  ntlm)      HELPER=/usr/lib/squid/ntlm_fake_auth;          SCHEME=NTLM;      BASE_PORT=63228;;
+  *) die "SQUID_AUTH must be negotiate or ntlm, not $AUTH";;
+esac
 
 print_env() {
   . "$S/port.env"
@@ -45,14 +51,20 @@ esac
 need_root
 apt_install squid curl
 [ -x "$HELPER" ] || die "$HELPER missing (Debian package squid)"
-[ -n "${SQUID_KEYTAB:-}" ] && [ -s "$SQUID_KEYTAB" ] || die "SQUID_KEYTAB must name the proxy's keytab"
-[ -f "$S/port.env" ] || echo "PORT=$(claim_ports "${SQUID_PORT:-63128}" 1 "$S")" > "$S/port.env"
+[ "$AUTH" = ntlm ] || { [ -n "${SQUID_KEYTAB:-}" ] && [ -s "$SQUID_KEYTAB" ]; } || die "SQUID_KEYTAB must name the proxy's keytab"
+[ -f "$S/port.env" ] || echo "PORT=$(claim_ports "${SQUID_PORT:-$BASE_PORT}" 1 "$S")" > "$S/port.env"
 . "$S/port.env"
 
 chmod 755 "$S"
 mkdir -p "$S/logs" "$S/run" "$S/rcache" "$S/spool"
-cp "$SQUID_KEYTAB" "$S/proxy.keytab"
-chown proxy:proxy "$S/proxy.keytab" "$S/logs" "$S/run" "$S/rcache" "$S/spool"; chmod 600 "$S/proxy.keytab"
+chown proxy:proxy "$S/logs" "$S/run" "$S/rcache" "$S/spool"
+if [ "$AUTH" = negotiate ]; then
+  cp "$SQUID_KEYTAB" "$S/proxy.keytab"
+  chown proxy:proxy "$S/proxy.keytab"; chmod 600 "$S/proxy.keytab"
+  AUTH_PARAM="auth_param negotiate program $HELPER -s ${SQUID_SPN:-GSS_C_NO_NAME} -k $S/proxy.keytab -c $S/rcache"
+else
+  AUTH_PARAM="auth_param ntlm program $HELPER"
+fi
 
 cat > "$S/squid.conf" <<EOF2
 http_port $ADDR:$PORT
@@ -70,9 +82,9 @@ logfile_rotate 0
 shutdown_lifetime 0 seconds
 dns_nameservers 127.0.0.1
 hosts_file /etc/hosts
-auth_param negotiate program $HELPER -s ${SQUID_SPN:-GSS_C_NO_NAME} -k $S/proxy.keytab -c $S/rcache
-auth_param negotiate children 4 startup=1 idle=1
-auth_param negotiate keep_alive on
+$AUTH_PARAM
+auth_param $AUTH children 4 startup=1 idle=1
+auth_param $AUTH keep_alive on
 acl authenticated proxy_auth REQUIRED
 http_access allow authenticated
 http_access deny all
@@ -93,9 +105,9 @@ if ! pid_alive "$S/run/squid.pid" squid; then
   wait_tcp "$ADDR" "$PORT" 15 || die "squid did not start, see $S/logs/cache.log: $(tail -5 "$S/logs/cache.log" 2>/dev/null)"
 fi
 
-# --- verify: no credentials -> 407 with Proxy-Authenticate: Negotiate ---
+# --- verify: no credentials -> 407 with Proxy-Authenticate: <scheme> ---
 hdrs=$(curl -sS -o /dev/null -D - --max-time 10 -x "http://$ADDR:$PORT" "http://localhost:9/" || true)
 printf '%s\n' "$hdrs" | grep -qE '^HTTP/1\.[01] 407' || die "expected 407 from squid, got: $(printf '%s' "$hdrs" | head -1)"
-printf '%s\n' "$hdrs" | grep -qi '^Proxy-Authenticate: Negotiate' || die "squid does not offer Negotiate: $hdrs"
-log "squid up on $ADDR:$PORT (Negotiate via $HELPER)"
+printf '%s\n' "$hdrs" | grep -qi "^Proxy-Authenticate: $SCHEME" || die "squid does not offer $SCHEME: $hdrs"
+log "squid up on $ADDR:$PORT ($SCHEME via $HELPER)"
 print_env
