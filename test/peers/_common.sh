@@ -138,3 +138,68 @@ wait_tcp() {
 assert_loopback() {
   case "$1" in 127.*) ;; *) die "refusing non-loopback address '$1'";; esac
 }
+
+# Apache httpd + mod_auth_gssapi for apache-negotiate.sh and apache-ntlm.sh: everything under S,
+# listening on ADDR:PORT only; /public open, /private behind AuthType GSSAPI with the caller's
+# mechanism lines ($4), answering with X-Remote-User and X-GSS-Name.
+write_apache_conf() {
+  local S=$1 ADDR=$2 PORT=$3 MECH_LINES=$4 MODS=/usr/lib/apache2/modules
+  mkdir -p "$S/htdocs" "$S/logs" "$S/run"
+  echo "public ok" > "$S/htdocs/public"
+  echo "private ok" > "$S/htdocs/private"
+  cat > "$S/apache2.conf" <<EOF2
+ServerRoot "$S"
+ServerName localhost
+PidFile "$S/httpd.pid"
+DefaultRuntimeDir "$S/run"
+Mutex file:$S/run default
+ErrorLog "$S/logs/error.log"
+LogLevel warn auth_gssapi:debug
+LoadModule mpm_event_module $MODS/mod_mpm_event.so
+LoadModule authn_core_module $MODS/mod_authn_core.so
+LoadModule authz_core_module $MODS/mod_authz_core.so
+LoadModule authz_user_module $MODS/mod_authz_user.so
+LoadModule headers_module $MODS/mod_headers.so
+LoadModule auth_gssapi_module $MODS/mod_auth_gssapi.so
+User www-data
+Group www-data
+Listen $ADDR:$PORT
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 16
+MaxRequestWorkers 16
+MinSpareThreads 1
+MaxSpareThreads 16
+KeepAlive On
+LogFormat "%h %l %u %t \"%r\" %>s %b" common
+CustomLog "$S/logs/access.log" common
+DocumentRoot "$S/htdocs"
+<Directory "$S/htdocs">
+    Require all granted
+</Directory>
+<Location /private>
+    AuthType GSSAPI
+$MECH_LINES
+    GssapiSSLonly Off
+    GssapiLocalName Off
+    GssapiSignalPersistentAuth On
+    Require valid-user
+    Header always set X-Remote-User "expr=%{REMOTE_USER}"
+    Header always set X-GSS-Name "expr=%{reqenv:GSS_NAME}"
+</Location>
+EOF2
+}
+
+# Checks the config and starts Apache through the caller's run_apache (which sets its environment),
+# unless it already runs. $4 says what for the log line.
+start_apache() {
+  local S=$1 ADDR=$2 PORT=$3 WHAT=$4
+  run_apache -t 2>&1 | sed 's/^/[apache2 -t] /' >&2; [ "${PIPESTATUS[0]}" = 0 ] || die "apache config test failed"
+  if ! pid_alive "$S/httpd.pid" apache2; then
+    port_in_use "$PORT" && die "port $PORT in use"
+    log "starting apache2 ($WHAT) on $ADDR:$PORT"
+    run_apache -k start
+    for _ in $(seq 100); do [ -s "$S/httpd.pid" ] && break; sleep 0.1; done
+    wait_tcp "$ADDR" "$PORT" 10 || die "apache did not start, see $S/logs/error.log"
+  fi
+}

@@ -63,69 +63,17 @@ MECH=$(grep -l '1\.3\.6\.1\.4\.1\.311\.2\.2\.10' /etc/gss/mech.d/* 2>/dev/null |
 . "$S/port.env"
 
 chmod 755 "$S"
-mkdir -p "$S/htdocs" "$S/logs" "$S/run"
 printf '%s:%s:%s\n' "${NUSER%%\\*}" "${NUSER#*\\}" "$NPASS" > "$S/ntlm-users"
 chown www-data:www-data "$S/ntlm-users"; chmod 600 "$S/ntlm-users"
-echo "public ok" > "$S/htdocs/public"
-echo "private ok" > "$S/htdocs/private"
-
-MODS=/usr/lib/apache2/modules
-cat > "$S/apache2.conf" <<EOF
-ServerRoot "$S"
-ServerName localhost
-PidFile "$S/httpd.pid"
-DefaultRuntimeDir "$S/run"
-Mutex file:$S/run default
-ErrorLog "$S/logs/error.log"
-LogLevel warn auth_gssapi:debug
-LoadModule mpm_event_module $MODS/mod_mpm_event.so
-LoadModule authn_core_module $MODS/mod_authn_core.so
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule authz_user_module $MODS/mod_authz_user.so
-LoadModule headers_module $MODS/mod_headers.so
-LoadModule auth_gssapi_module $MODS/mod_auth_gssapi.so
-User www-data
-Group www-data
-Listen $ADDR:$PORT
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 16
-MaxRequestWorkers 16
-MinSpareThreads 1
-MaxSpareThreads 16
-KeepAlive On
-LogFormat "%h %l %u %t \"%r\" %>s %b" common
-CustomLog "$S/logs/access.log" common
-DocumentRoot "$S/htdocs"
-<Directory "$S/htdocs">
-    Require all granted
-</Directory>
-<Location /private>
-    AuthType GSSAPI
-    AuthName "GSSAPI NTLM Login"
+write_apache_conf "$S" "$ADDR" "$PORT" "    AuthName \"GSSAPI NTLM Login\"
     GssapiAllowedMech ntlmssp
-    GssapiSSLonly Off
-    GssapiLocalName Off
-    GssapiConnectionBound On
-    GssapiSignalPersistentAuth On
-    Require valid-user
-    Header always set X-Remote-User "expr=%{REMOTE_USER}"
-    Header always set X-GSS-Name "expr=%{reqenv:GSS_NAME}"
-</Location>
-EOF
+    GssapiConnectionBound On"
 
 run_apache() {
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C GSS_MECH_CONFIG="$MECH" NTLM_USER_FILE="$S/ntlm-users" \
     KRB5_CONFIG=/dev/null KRB5_KTNAME="FILE:$S/none.keytab" /usr/sbin/apache2 -d "$S" -f "$S/apache2.conf" "$@"
 }
-run_apache -t 2>&1 | sed 's/^/[apache2 -t] /' >&2; [ "${PIPESTATUS[0]}" = 0 ] || die "apache config test failed"
-if ! pid_alive "$S/httpd.pid" apache2; then
-  port_in_use "$PORT" && die "port $PORT in use"
-  log "starting apache2 (gss-ntlmssp) on $ADDR:$PORT"
-  run_apache -k start
-  for _ in $(seq 100); do [ -s "$S/httpd.pid" ] && break; sleep 0.1; done
-  wait_tcp "$ADDR" "$PORT" 10 || die "apache did not start, see $S/logs/error.log"
-fi
+start_apache "$S" "$ADDR" "$PORT" gss-ntlmssp
 
 # --- verify: no credentials => 401; gss-ntlmssp's own initiator through curl --negotiate => 200 ---
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://localhost:$PORT/private")
