@@ -4,42 +4,18 @@
 // only (every handshake ok, 0 errors, no worker restarted). Printed: p50/p99 latency, handshakes/s,
 // the event-loop delay max in the workers and here, memory before/after (no timed assertions:
 // the machine is shared).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { missingPeer, needPeer, requirePeers } from '../peers/harness.js';
-import { redisForFile } from '../peers/redis.js';
-import { startCluster, type Cluster } from './cluster.js';
+import { missingPeer, requirePeers } from '../peers/harness.js';
+import { clustersForFile } from './for-file.js';
 import { report, runLoad } from './load.js';
-import { startClusterRealm, stopClusterRealm, type ClusterRealm } from './realm.js';
 
 const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 100);
 const HANDSHAKES = Number(process.env.LOAD_HANDSHAKES ?? 1000);
-const redis = redisForFile();
-const realm: { current?: ClusterRealm } = {};
-let hosts: Cluster[] = [];
-let ioredis = true;
-
-before(async () => {
-  try {
-    await import('ioredis' as string);
-  } catch {
-    ioredis = false;
-    if (requirePeers) throw new Error('SPNEGO_REQUIRE_PEERS=1 but the ioredis dev dependency is not installed (npm ci)');
-    return;
-  }
-  if (!redis.current) return;
-  realm.current = await startClusterRealm('LOAD.TEST');
-  const o = { redisUrl: redis.current.url, namespace: 'HTTP/localhost@LOAD.TEST', keytab: realm.current.keytab, krb5Config: realm.current.krb5Config };
-  hosts = await Promise.all([startCluster({ ...o, host: '127.0.0.1' }), startCluster({ ...o, host: '127.0.0.3' })]);
-});
-after(async () => {
-  await Promise.all(hosts.map((c) => c.stop()));
-  await stopClusterRealm(realm.current);
-});
+const { realm, hosts, ready } = clustersForFile('LOAD.TEST', ['127.0.0.1', '127.0.0.3']);
 
 test(`${HANDSHAKES} handshakes from ${CONCURRENCY} concurrent pure initiators (+ curl --negotiate) against 2 x 4 workers: 0 errors`, async (t) => {
-  if (!needPeer(t, 'redis')) return;
-  if (!ioredis) return t.skip('ioredis not installed');
+  if (!ready(t)) return;
   // curl with MIT's libgssapi: without it (and without SPNEGO_REQUIRE_PEERS) the pure initiators run alone.
   const noCurl = missingPeer('curl');
   if (noCurl && requirePeers) throw new Error(`SPNEGO_REQUIRE_PEERS=1 but ${noCurl}`);

@@ -3,46 +3,13 @@
 // exactly once, refused (KRB_AP_ERR_REPEAT) by every worker of both; Redis stopped -> every request
 // refused with ReplayCacheUnavailableError (reported by each worker's onError over IPC), none
 // accepted; Redis back -> the same workers (same PIDs) accept again. Real processes, loopback only.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { needPeer, requirePeers } from '../peers/harness.js';
-import { redisForFile } from '../peers/redis.js';
-import { send, startCluster, type Cluster } from './cluster.js';
-import { startClusterRealm, stopClusterRealm, type ClusterRealm } from './realm.js';
+import { send } from './cluster.js';
+import { clustersForFile } from './for-file.js';
 
 const KRB_AP_ERR_REPEAT = 34;
-const redis = redisForFile();
-// One before hook for the realm and the clusters (node:test may run a file's root hooks concurrently).
-const realm: { current?: ClusterRealm } = {};
-let hosts: Cluster[] = [];
-let ioredis = true;
-
-before(async () => {
-  try {
-    await import('ioredis' as string);
-  } catch {
-    ioredis = false;
-    if (requirePeers) throw new Error('SPNEGO_REQUIRE_PEERS=1 but the ioredis dev dependency is not installed (npm ci)');
-    return;
-  }
-  if (!redis.current) return;
-  realm.current = await startClusterRealm('CLUSTER.TEST');
-  const o = { redisUrl: redis.current.url, namespace: 'HTTP/localhost@CLUSTER.TEST', keytab: realm.current!.keytab, krb5Config: realm.current!.krb5Config };
-  hosts = await Promise.all([startCluster({ ...o, host: '127.0.0.1' }), startCluster({ ...o, host: '127.0.0.2' })]);
-});
-after(async () => {
-  await Promise.all(hosts.map((c) => c.stop()));
-  await stopClusterRealm(realm.current);
-});
-
-function ready(t: import('node:test').TestContext): boolean {
-  if (!needPeer(t, 'redis')) return false;
-  if (!ioredis) {
-    t.skip('ioredis not installed');
-    return false;
-  }
-  return true;
-}
+const { redis, realm, hosts, ready } = clustersForFile('CLUSTER.TEST', ['127.0.0.1', '127.0.0.2']);
 
 const allPids = () => hosts.flatMap((c) => c.pids);
 
