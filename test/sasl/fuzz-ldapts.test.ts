@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { fuzzDecoder, FUZZ_RUNS } from '../asn1/fuzz-inputs.js';
-import type { ContextInfo, SecurityContext } from '../../lib/context.js';
 import { SpnegoError, UsageError } from '../../lib/errors.js';
 import { LdapConnection, SaslClient, ldaptsSasl, type SaslMechanism } from '../../lib/sasl/index.js';
 import { tlv } from '../../lib/sasl/ldap.js';
+import { fakeContext } from './fake-context.js';
 
 const te = new TextEncoder();
 const s = (v: string | Uint8Array, tag = 0x04) => tlv(tag, typeof v === 'string' ? te.encode(v) : v);
@@ -33,23 +33,6 @@ class FakeServer extends Duplex {
     // Hang up once the client has reacted (its promise chain runs in microtasks, before setImmediate).
     setImmediate(() => this.push(null));
   }
-}
-
-/** A context whose wrap/unwrap are the identity: the LDAP side alone is fuzzed. */
-function fakeContext(): SecurityContext {
-  let complete = false;
-  const info: ContextInfo = { backend: 'pure', flags: { integrity: true, confidentiality: true } };
-  return {
-    role: 'initiator',
-    get complete() { return complete; },
-    info,
-    async step() { complete = true; return Uint8Array.of(1); },
-    getMIC: () => new Uint8Array(0),
-    verifyMIC: () => {},
-    wrap: (m) => m.slice(),
-    unwrap: (t) => ({ message: t, encrypted: false }),
-    dispose: () => {},
-  };
 }
 
 const bindSamples = [

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { fuzzDecoder, FUZZ_RUNS } from '../asn1/fuzz-inputs.js';
 import { httpRealmForFile } from '../http/realm.js';
 import { createAcceptor } from '../../lib/api.js';
-import type { ContextInfo, SecurityContext } from '../../lib/context.js';
 import { SpnegoError, UsageError } from '../../lib/errors.js';
 import {
   decodeLdapMessage, encodeBindRequest, encodeSearchRequest, LdapMessageReader, SaslClient, SaslFraming, createSaslInitiator,
 } from '../../lib/sasl/index.js';
 import { tlv } from '../../lib/sasl/ldap.js';
+import { fakeContext } from './fake-context.js';
 
 const te = new TextEncoder();
 const s = (v: string, tag = 0x04) => tlv(tag, te.encode(v));
@@ -74,23 +74,6 @@ test(`fuzz SaslFraming.push over real RFC 4121 contexts: ${FUZZ_RUNS} inputs, on
   });
   assert.ok(r.rejected > 0);
 });
-
-/** A context whose unwrap gives back its input: the offer handling alone is fuzzed. */
-function fakeContext(): SecurityContext {
-  let complete = false;
-  const info: ContextInfo = { backend: 'pure', flags: { integrity: true, confidentiality: true } };
-  return {
-    role: 'initiator',
-    get complete() { return complete; },
-    info,
-    async step() { complete = true; return Uint8Array.of(1); },
-    getMIC: () => new Uint8Array(0),
-    verifyMIC: () => {},
-    wrap: (m) => m.slice(),
-    unwrap: (t) => ({ message: t, encrypted: false }),
-    dispose: () => {},
-  };
-}
 
 test(`fuzz the RFC 4752 security-layer offer: ${FUZZ_RUNS} inputs, only typed errors, never a weaker layer`, { timeout: 300_000 }, async () => {
   const samples = [Uint8Array.of(7, 0xff, 0xff, 0xff), Uint8Array.of(2, 0, 0x10, 0), Uint8Array.of(4, 1, 0, 0), Uint8Array.of(1, 0, 0, 0)];
