@@ -2,7 +2,7 @@
 // createConnection / createSecureConnection hooks), then searching: the user's memberOf and
 // tokenGroups. ldap:// with GSSAPI and GSS-SPNEGO, integrity and confidentiality; ldaps:// and
 // StartTLS with tls-server-end-point channel bindings and no layer. Pure and native initiators.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client, StrongAuthRequiredError } from 'ldapts';
-import { needNative, needPeer, startPeer, useEnv, KRB5_ENV, type RunningPeer } from '../peers/harness.js';
+import { needNative } from '../peers/harness.js';
+import { DC_HOST, ldapDcForFile } from './ldap-dc.js';
 import type { Backend } from '../../lib/context.js';
 import {
   LdapConnection, LdapResultError, LDAP_RESULT, SaslClient, createSaslInitiator, ldaptsSasl, type LdaptsSaslOptions, type SaslMechanism, type SecurityLayer,
@@ -20,43 +21,21 @@ import { once } from 'node:events';
 
 // Its own loopback address (samba-ldap.test.ts has .12, samba-smb.test.ts .13): no port collides in parallel runs.
 const AD_ADDR = '127.0.0.14';
-const DC_HOST = 'dc1';
 const GROUP = 'ldapts-readers';
-let ad: RunningPeer | undefined;
-let restore = () => {};
-before(() => {
-  try {
-    ad = startPeer('samba-ad', { AD_ADDR });
-  } catch (e) {
-    if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw e;
-    return;
-  }
-  const e = ad.env;
-  restore = useEnv(Object.fromEntries(KRB5_ENV.map((k) => [k, e[k]])));
-  const tool = (...args: string[]) => {
-    const r = spawnSync('samba-tool', [...args, '-s', e.AD_SMB_CONF!], { encoding: 'utf8' });
-    if (r.status !== 0 && !/already/i.test(r.stderr)) throw new Error(`samba-tool ${args.join(' ')}: ${r.stderr}`);
-  };
-  // The ldap/ SPN (samba_spnupdate is off in the harness), and a group so that memberOf is not empty.
-  tool('spn', 'add', `ldap/${DC_HOST}.${e.AD_REALM!.toLowerCase()}`, `${DC_HOST.toUpperCase()}$`);
+// A group so that memberOf is not empty.
+const dc = ldapDcForFile(AD_ADDR, (tool, e) => {
   tool('group', 'add', GROUP);
   tool('group', 'addmembers', GROUP, e.AD_USER!.split('@')[0]!);
 });
-after(() => {
-  ad?.stop();
-  restore();
-});
 
-function ready(t: Parameters<typeof needPeer>[0]): boolean {
-  return needPeer(t, 'samba-ad') && ad !== undefined;
-}
+const ready = dc.ready;
 
-const dnsName = () => `${DC_HOST}.${ad!.env.AD_REALM!.toLowerCase()}`;
+const dnsName = () => `${DC_HOST}.${dc.ad!.env.AD_REALM!.toLowerCase()}`;
 /** Samba's self-signed CA (tls enabled = yes, "tls keyfile" default: private/tls/). */
-const tlsOptions = () => ({ ca: readFileSync(join(ad!.state, 'dc', 'private', 'tls', 'ca.pem')), servername: dnsName() });
+const tlsOptions = () => ({ ca: readFileSync(join(dc.ad!.state, 'dc', 'private', 'tls', 'ca.pem')), servername: dnsName() });
 
 function saslOptions(backend: Backend, mechanism: SaslMechanism, extra: Partial<LdaptsSaslOptions> = {}): LdaptsSaslOptions {
-  const e = ad!.env;
+  const e = dc.ad!.env;
   return {
     mechanism,
     ...extra,
@@ -78,7 +57,7 @@ function sidString(b: Buffer): string {
 
 /** The user's DN, memberOf and tokenGroups through the ldapts client: the group SID must be a token group. */
 async function readGroups(client: Client, what: string): Promise<void> {
-  const e = ad!.env;
+  const e = dc.ad!.env;
   const user = e.AD_USER!.split('@')[0]!;
   const { searchEntries } = await client.search(e.AD_BASE_DN!, { filter: `(sAMAccountName=${user})`, attributes: ['memberOf', 'objectSid'], explicitBufferAttributes: ['objectSid'] });
   assert.equal(searchEntries.length, 1, what);
@@ -97,7 +76,7 @@ async function readGroups(client: Client, what: string): Promise<void> {
 
 test('ldapts alone: its simple bind on ldap:// is refused by the DC (strong auth required)', async (t) => {
   if (!ready(t)) return;
-  const e = ad!.env;
+  const e = dc.ad!.env;
   const client = new Client({ url: `ldap://${AD_ADDR}` });
   try {
     await assert.rejects(client.bind(`CN=Ad User,CN=Users,${e.AD_BASE_DN}`, e.AD_PASSWORD!), StrongAuthRequiredError);
@@ -129,7 +108,7 @@ for (const backend of ['pure', 'native'] as Backend[]) {
 
 test('ldapts + ldaptsSasl, pure initiator, NTLM only under GSS-SPNEGO (DOMAIN\\user, validated by the DC): sealed bind, then memberOf and tokenGroups', async (t) => {
   if (!ready(t)) return;
-  const e = ad!.env;
+  const e = dc.ad!.env;
   for (const layer of ['integrity', 'confidentiality'] as SecurityLayer[]) {
     const binds: string[] = [];
     const mechs: (string | undefined)[] = [];
@@ -163,12 +142,12 @@ test('ldapts + ldaptsSasl, pure initiator, NTLM only under GSS-SPNEGO (DOMAIN\\u
 let reconfigured: Promise<void> | undefined;
 function allowSaslOverTls(): Promise<void> {
   reconfigured ??= (async () => {
-    const conf = ad!.env.AD_SMB_CONF!;
+    const conf = dc.ad!.env.AD_SMB_CONF!;
     const text = readFileSync(conf, 'utf8').replace(/^\s*ldap server require strong auth\s*=.*\n/im, '');
     writeFileSync(conf, text.replace(/^\[global\]\s*\n/m, '[global]\n\tldap server require strong auth = allow_sasl_over_tls\n'));
     const script = fileURLToPath(new URL('../peers/samba-ad.sh', import.meta.url));
     const run = (cmd: string) => {
-      const r = spawnSync('bash', [script, cmd, ad!.state], { env: { ...process.env, SPNEGO_NO_APT: '1' }, encoding: 'utf8', timeout: 120_000 });
+      const r = spawnSync('bash', [script, cmd, dc.ad!.state], { env: { ...process.env, SPNEGO_NO_APT: '1' }, encoding: 'utf8', timeout: 120_000 });
       assert.equal(r.status, 0, `samba-ad.sh ${cmd}: ${r.stderr?.slice(-2000)}`);
     };
     run('stop');
@@ -179,7 +158,7 @@ function allowSaslOverTls(): Promise<void> {
 
 /** A SASL bind by hand on ldaps:// (the ldapts adapter never asks for sign/seal inside TLS). */
 async function ldapsBind(mech: SaslMechanism, flagsFor: SecurityLayer): Promise<void> {
-  const e = ad!.env;
+  const e = dc.ad!.env;
   const sock = tlsConnect({ host: AD_ADDR, port: 636, ...tlsOptions() });
   await once(sock, 'secureConnect');
   const conn = new LdapConnection(sock);
@@ -257,7 +236,7 @@ test('Samba 4.17 does not check TLS channel bindings on LDAP: a bind with wrong 
   const wrong = { applicationData: Buffer.concat([Buffer.from('tls-server-end-point:'), randomBytes(32)]) };
   const client = new Client({ url: `ldaps://${AD_ADDR}`, tlsOptions: tlsOptions(), ...ldaptsSasl(saslOptions('pure', 'GSS-SPNEGO', { initiator: { channelBindings: wrong } as never })) });
   try {
-    const { searchEntries } = await client.search(ad!.env.AD_BASE_DN!, { scope: 'base', attributes: ['objectClass'] });
+    const { searchEntries } = await client.search(dc.ad!.env.AD_BASE_DN!, { scope: 'base', attributes: ['objectClass'] });
     assert.equal(searchEntries.length, 1);
   } finally {
     await client.unbind();

@@ -3,12 +3,12 @@
 // integrity and with confidentiality bind and search (the user's SID and tokenGroups), from the
 // pure and the native initiator; and NTLM alone under GSS-SPNEGO, checked by the DC itself (its mechListMIC
 // recomputed, a wrong password refused). What crosses the socket is checked: sealed means no plaintext.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { spawnSync } from 'node:child_process';
-import { needNative, needPeer, startPeer, useEnv, KRB5_ENV, type RunningPeer } from '../peers/harness.js';
+import { needNative } from '../peers/harness.js';
+import { DC_HOST, ldapDcForFile } from './ldap-dc.js';
 import type { Backend } from '../../lib/context.js';
 import { LdapConnection, LdapResultError, SaslClient, createSaslInitiator, LDAP_RESULT, type SaslMechanism, type SecurityLayer } from '../../lib/sasl/index.js';
 import { checkNtlmMics, type CrossedToken } from '../smb2/ntlm-mics.js';
@@ -16,28 +16,7 @@ import { checkNtlmMics, type CrossedToken } from '../smb2/ntlm-mics.js';
 // Its own loopback address: the DC's ports (88, 389, 445...) then never collide with
 // test/interop/samba-ad.test.ts (127.0.0.2) when test files run in parallel.
 const AD_ADDR = '127.0.0.12';
-const DC_HOST = 'dc1';
-let ad: RunningPeer | undefined;
-let restore = () => {};
-before(() => {
-  try {
-    ad = startPeer('samba-ad', { AD_ADDR });
-  } catch (e) {
-    if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw e;
-    return;
-  }
-  const e = ad.env;
-  restore = useEnv(Object.fromEntries(KRB5_ENV.map((k) => [k, e[k]])));
-  // A DC registers its ldap/ SPNs through samba_spnupdate (the dnsupdate service, off in the
-  // harness): add the one LDAP clients ask a ticket for.
-  const spn = `ldap/${DC_HOST}.${e.AD_REALM!.toLowerCase()}`;
-  const r = spawnSync('samba-tool', ['spn', 'add', spn, `${DC_HOST.toUpperCase()}$`, '-s', e.AD_SMB_CONF!], { encoding: 'utf8' });
-  if (r.status !== 0 && !/already/i.test(r.stderr)) throw new Error(`samba-tool spn add ${spn}: ${r.stderr}`);
-});
-after(() => {
-  ad?.stop();
-  restore();
-});
+const dc = ldapDcForFile(AD_ADDR);
 
 interface Wire {
   received: Buffer[];
@@ -58,7 +37,7 @@ async function connect(): Promise<{ conn: LdapConnection; wire: Wire }> {
 }
 
 function bindWith(backend: Backend, mechanism: SaslMechanism, layer: SecurityLayer) {
-  const e = ad!.env;
+  const e = dc.ad!.env;
   const context = createSaslInitiator(mechanism, layer, {
     backend, target: `ldap/${DC_HOST}.${e.AD_REALM!.toLowerCase()}@${e.AD_REALM}`, krb5Config: e.KRB5_CONFIG,
     credentials: { principal: e.AD_USER!, password: e.AD_PASSWORD! },
@@ -76,13 +55,11 @@ function sidString(b: Uint8Array): string {
   return `S-${b[0]}-${auth}${subs.map((s) => `-${s}`).join('')}`;
 }
 
-function ready(t: Parameters<typeof needPeer>[0]): boolean {
-  return needPeer(t, 'samba-ad') && ad !== undefined;
-}
+const ready = dc.ready;
 
 test('Samba AD: a simple bind on ldap:// is refused (strong auth required), and so is a SASL bind with no layer', async (t) => {
   if (!ready(t)) return;
-  const e = ad!.env;
+  const e = dc.ad!.env;
   const { conn } = await connect();
   await assert.rejects(conn.simpleBind(`CN=Ad User,CN=Users,${e.AD_BASE_DN}`, e.AD_PASSWORD!), (err: unknown) => {
     assert.ok(err instanceof LdapResultError);
@@ -105,7 +82,7 @@ for (const backend of ['pure', 'native'] as Backend[]) {
   test(`Samba AD: ${backend} initiator, GSSAPI and GSS-SPNEGO binds with integrity and with confidentiality, then the user's SID and tokenGroups`, async (t) => {
     if (!ready(t)) return;
     if (backend === 'native' && !(await needNative(t, 'mit'))) return;
-    const e = ad!.env;
+    const e = dc.ad!.env;
     const user = e.AD_USER!.split('@')[0]!;
     for (const mech of ['GSSAPI', 'GSS-SPNEGO'] as SaslMechanism[]) {
       for (const layer of ['integrity', 'confidentiality'] as SecurityLayer[]) {
@@ -141,8 +118,8 @@ for (const backend of ['pure', 'native'] as Backend[]) {
 }
 
 /** NTLM only under GSS-SPNEGO (spnego.mechs ['ntlm']), 'DOMAIN\\user': Samba checks the NTLMv2 response against its SAM. */
-function ntlmBind(layer: SecurityLayer, password = ad!.env.AD_PASSWORD!) {
-  const e = ad!.env;
+function ntlmBind(layer: SecurityLayer, password = dc.ad!.env.AD_PASSWORD!) {
+  const e = dc.ad!.env;
   const context = createSaslInitiator('GSS-SPNEGO', layer, {
     backend: 'pure', target: `ldap/${DC_HOST}.${e.AD_REALM!.toLowerCase()}@${e.AD_REALM}`,
     ntlm: { credentials: { principal: `${e.AD_DOMAIN}\\${e.AD_USER!.split('@')[0]}`, password } },
@@ -162,7 +139,7 @@ function ntlmBind(layer: SecurityLayer, password = ad!.env.AD_PASSWORD!) {
 
 test('Samba AD: pure initiator, NTLM only under GSS-SPNEGO (DOMAIN\\user), validated by the DC: sealed binds (integrity and confidentiality asked), search, both mechListMICs recomputed', async (t) => {
   if (!ready(t)) return;
-  const e = ad!.env;
+  const e = dc.ad!.env;
   const user = e.AD_USER!.split('@')[0]!;
   for (const layer of ['integrity', 'confidentiality'] as SecurityLayer[]) {
     const { conn, wire } = await connect();
