@@ -17,7 +17,7 @@ import { GssFlags, decodeAuthenticatorChecksum } from './gss/checksum.js';
 import { type ChannelBindings, channelBindingsHash } from './gss/channel-bindings.js';
 import { TokId, frameKrb5Token, unframeKrb5Token } from './gss/framing.js';
 import { kerberosError } from './krb-error.js';
-import { type ReplayCache, MemoryReplayCache, replayTag } from './replay-cache.js';
+import { type ReplayCache, replayTag } from './replay-cache.js';
 import { Krb5Session } from './session.js';
 import { type Key, type PrincipalName, formatPrincipal } from './types.js';
 import { constantTimeEqual } from '../util/bytes.js';
@@ -27,7 +27,8 @@ export type ServiceKeyLookup = (server: { realm: string; name: PrincipalName }, 
 
 export interface Krb5AcceptorParams {
   keyFor: ServiceKeyLookup;
-  replayCache?: ReplayCache;
+  /** Where authenticators are remembered; the factories give the credential's (by default the keytab's, lib/krb5/replay-cache.ts). */
+  replayCache: ReplayCache;
   /** Required bindings; when set, an initiator sending other (or no) bindings is refused. */
   channelBindings?: ChannelBindings;
   /** With channelBindings: accept an initiator that sent none (MIT's behaviour). */
@@ -62,7 +63,6 @@ export interface AcceptedContext {
   serviceKey: Key;
 }
 
-const defaultReplayCache = new MemoryReplayCache();
 
 /** The same name components (what comparing formatPrincipal strings decided; the name type is not compared). */
 function sameComponents(a: PrincipalName, b: PrincipalName): boolean {
@@ -103,7 +103,7 @@ export class Krb5Acceptor {
     // Kept while the authenticator is valid: until max(now, ctime) + skew (RFC 4120 3.2.3), as a
     // client clock ahead of ours extends it.
     const replayId = replayTag(apReq.authenticator.cipher);
-    const fresh = await (this.p.replayCache ?? defaultReplayCache).checkAndStore(replayId, new Date(Math.max(now.getTime(), auth.ctime.getTime()) + skewMs));
+    const fresh = await this.p.replayCache.checkAndStore(replayId, new Date(Math.max(now.getTime(), auth.ctime.getTime()) + skewMs));
     if (!fresh) throw kerberosError(ErrorCode.KRB_AP_ERR_REPEAT, 'this authenticator was already used (replayed AP-REQ)');
 
     // RFC 4121 4.1.1: the 0x8003 checksum carries the flags, bindings and delegation.
