@@ -89,9 +89,15 @@ export class PureContext implements SecurityContext {
    * it decrypted, the initiator from its credential.
    */
   get expiresAt(): Date | undefined {
+    const ms = this.expiresAtMs();
+    return ms === undefined ? undefined : new Date(ms);
+  }
+
+  /** expiresAt in ms since the epoch: what every per-message call checks (no Date made there). */
+  private expiresAtMs(): number | undefined {
     const m = this.mech;
     const end = m instanceof Krb5AcceptorMech ? m.accepted?.ticket.endtime : m instanceof Krb5InitiatorMech ? m.names?.ticketEndtime : undefined;
-    return end && new Date(end.getTime() + (this.clock.clockSkew ?? 300) * 1000);
+    return end && end.getTime() + (this.clock.clockSkew ?? 300) * 1000;
   }
 
   step(input?: Uint8Array): Promise<Uint8Array | undefined> {
@@ -106,10 +112,10 @@ export class PureContext implements SecurityContext {
   private session() {
     this.gate.check();
     if (!this.complete || !this.mech.session) throw new GssError('GSS_S_NO_CONTEXT', 'the security context is not complete');
-    const exp = this.expiresAt;
-    const now = this.clock.now?.() ?? new Date();
-    if (exp && now.getTime() > exp.getTime()) {
-      throw new GssError('GSS_S_CONTEXT_EXPIRED', `the context expired at ${exp.toISOString()} (its ticket's end time plus the clock skew): establish a new one with a fresh ticket`);
+    const exp = this.expiresAtMs();
+    const now = this.clock.now ? this.clock.now().getTime() : Date.now();
+    if (exp !== undefined && now > exp) {
+      throw new GssError('GSS_S_CONTEXT_EXPIRED', `the context expired at ${new Date(exp).toISOString()} (its ticket's end time plus the clock skew): establish a new one with a fresh ticket`);
     }
     return this.mech.session;
   }
