@@ -56,6 +56,14 @@ export interface AcceptCredentialOptions extends AcquireCommon {
   replayCache?: ReplayCache;
   /** Where delegated credentials are written (a ccache name), when an initiator delegates. */
   delegatedCcache?: string;
+  /**
+   * Pure only: at most this many ms of one event-loop turn go to this credential's handshakes
+   * (decrypting AP-REQs, building AP-REPs); past it the others wait for the next turn (setImmediate),
+   * in order, so timers and other sockets run in between under a flood of handshakes
+   * (lib/util/turns.ts). Default: one 10 ms budget shared by every pure accept credential of the
+   * process; 0: no yielding (each handshake runs as soon as its bytes are read).
+   */
+  turnBudgetMs?: number;
 }
 
 export type AcquireCredentialsOptions = InitiateCredentialOptions | AcceptCredentialOptions;

@@ -36,6 +36,12 @@ export interface Krb5AcceptorParams {
   /** Seconds (krb5.conf clockskew); default 300. */
   clockSkew?: number;
   now?: () => Date;
+  /**
+   * Awaited (when it returns a promise) between the replay check and the AP-REP: the many answers
+   * of one Redis reply would otherwise build their AP-REPs in one turn of the event loop
+   * (lib/util/turns.ts).
+   */
+  turn?: () => Promise<void> | undefined;
   /** Accept rc4-hmac (RFC 4757; off by default, RFC 8429). */
   allowWeak?: boolean;
   /**
@@ -105,6 +111,8 @@ export class Krb5Acceptor {
     const replayId = replayTag(apReq.authenticator.cipher);
     const fresh = await this.p.replayCache.checkAndStore(replayId, new Date(Math.max(now.getTime(), auth.ctime.getTime()) + skewMs));
     if (!fresh) throw kerberosError(ErrorCode.KRB_AP_ERR_REPEAT, 'this authenticator was already used (replayed AP-REQ)');
+    const turn = this.p.turn?.();
+    if (turn) await turn;
 
     // RFC 4121 4.1.1: the 0x8003 checksum carries the flags, bindings and delegation.
     if (!auth.cksum || auth.cksum.cksumtype !== ChecksumType.gss_krb5_authenticator) {

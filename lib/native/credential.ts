@@ -67,6 +67,8 @@ export async function acquireNativeCredential(addon: Addon, o: AcquireCredential
     else if (c && 'keytab' in c) Object.assign(opts, { principal: c.principal, clientKeytab: c.keytab });
   } else if (o.usage === 'accept') {
     if (o.replayCache) throw new UsageError('replayCache applies to the pure backend only; the native library keeps its own replay cache (KRB5RCACHEDIR): leave replayCache unset or use backend: \'pure\'');
+    // The native acceptor's work runs on the libuv thread pool, not in the event loop's turns.
+    if (o.turnBudgetMs !== undefined) throw new UsageError("turnBudgetMs applies to the pure backend only (the native library's calls run on the libuv thread pool, outside the event loop): leave it unset or use backend: 'pure'");
     if (o.keytab) opts.keytab = o.keytab;
     if (o.principal) opts.principal = o.principal;
     if (o.delegatedCcache) delegatedCcache = o.delegatedCcache.includes(':') ? o.delegatedCcache : `FILE:${o.delegatedCcache}`;

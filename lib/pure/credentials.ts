@@ -34,6 +34,7 @@ import { type Keytab, loadKeytab, openKeytab, resolveKeytabPath } from '../krb5/
 import { kerberosError } from '../krb5/krb-error.js';
 import { type ReplayCache, defaultReplayCache } from '../krb5/replay-cache.js';
 import { type Key, Principal, parsePrincipal } from '../krb5/types.js';
+import { TurnBudget, sharedTurns } from '../util/turns.js';
 
 /** A ticket closer than this to its end time is not used for a new context: a new one is asked for. */
 const MIN_REMAINING_MS = 60_000;
@@ -106,6 +107,8 @@ export class PureAcceptCredential implements Credential {
   readonly permittedEnctypes: number[];
   readonly replayCache: ReplayCache;
   readonly delegatedCcache?: string;
+  /** Shares the event loop's turns among handshakes (undefined: turnBudgetMs 0, no yielding). */
+  readonly turns?: TurnBudget;
   private readonly only?: RealmName;
   private isDisposed = false;
   private nextCheck = 0;
@@ -125,6 +128,21 @@ export class PureAcceptCredential implements Credential {
     this.only = o.principal ? realmName(o.principal, config.defaultRealm) : undefined;
     this.replayCache = o.replayCache ?? defaultReplayCache(replayIdentity);
     this.delegatedCcache = o.delegatedCcache;
+    const budget = o.turnBudgetMs;
+    if (budget !== undefined && !(budget >= 0 && Number.isFinite(budget))) {
+      throw new UsageError(`turnBudgetMs must be a finite number of milliseconds >= 0 (0: no yielding), got ${String(budget)}`);
+    }
+    this.turns = budget === undefined ? sharedTurns : budget === 0 ? undefined : new TurnBudget(budget);
+  }
+
+  /**
+   * Awaited before an AP-REQ is decrypted: the keytab check, then a turn of the event loop
+   * (lib/util/turns.ts). Undefined when there is nothing to wait for.
+   */
+  beforeAccept(): Promise<void> | undefined {
+    const f = this.fresh();
+    if (f) return f.then(() => this.turns?.take());
+    return this.turns?.take();
   }
 
   static async acquire(o: AcceptCredentialOptions): Promise<PureAcceptCredential> {

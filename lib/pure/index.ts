@@ -190,10 +190,11 @@ export function createPureAcceptor(o: AcceptorOptions & { replayCache?: ReplayCa
     allowMissingBindings: o.allowMissingChannelBindings === true,
     clockSkew: config.clockSkew,
     now: o.now,
+    turn: cred.turns && (() => cred.turns!.take()),
     allowWeak,
     permittedEnctypes: allowWeak === cred.allowWeak ? cred.permittedEnctypes : config.enctypes('permitted_enctypes', { allowWeak }),
   }, {
-    before: () => cred.fresh(),
+    before: () => cred.beforeAccept(),
     complete: (a) => {
       let pac: PacInfo | undefined;
       // MS-PAC: a PAC whose server signature fails is a modified ticket; one that verifies gives the SIDs.

@@ -5,8 +5,13 @@
  * 200 with the AP-REP, which the client verifies: mutual authentication), optionally with curl
  * --negotiate processes alongside (MIT's libgssapi as the client). Reports errors, latency
  * percentiles, handshakes/s, event-loop delay (perf_hooks) in the workers and here, and memory.
+ *
+ * The load runs at a lower CPU priority than the service (`nice`, default 10, set on this process
+ * once the clusters are forked): it stands for clients on other machines, and at equal priority
+ * it would take most of the cores the workers are measured on (the curl processes inherit it).
  */
 import { execFile } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { send, type Cluster, type WorkerStats } from './cluster.js';
 import type { ClusterRealm } from './realm.js';
@@ -23,6 +28,8 @@ export interface LoadOptions {
   curlEnv?: NodeJS.ProcessEnv;
   /** Progress lines (the soak), every this many handshakes. */
   progressEvery?: number;
+  /** The niceness this process (the clients) takes before the load (default 10; 0: as the service). */
+  nice?: number;
 }
 
 export interface LoadResult {
@@ -37,6 +44,11 @@ export interface LoadResult {
   workerLoopMaxMs: number;
   /** The worst worker's 99th percentile of event-loop delay. */
   workerLoopP99Ms: number;
+  /** The latest 10 ms tick of any worker: wall ms between ticks, and the CPU ms that worker used in them. */
+  workerWorstTick: { wallMs: number; cpuMs: number };
+  /** The most CPU ms any worker used between two ticks (its work that held the loop, GC included). */
+  workerTickCpuMaxMs: number;
+  nice: number;
   curlOk: number;
   curlErrors: string[];
   before: WorkerStats[];
@@ -86,6 +98,8 @@ function curlRun(o: LoadOptions, n: number): Promise<{ ok: number; errors: strin
 }
 
 export async function runLoad(o: LoadOptions, log: (s: string) => void = () => {}): Promise<LoadResult> {
+  const nice = o.nice ?? 10;
+  if (nice) setPriority(0, nice);
   for (const c of o.clusters) await c.gc();
   const before = (await Promise.all(o.clusters.map((c) => c.stats()))).flat();
   for (const c of o.clusters) await c.resetStats();
@@ -142,6 +156,9 @@ export async function runLoad(o: LoadOptions, log: (s: string) => void = () => {
     clientLoopMaxMs: loop.max / 1e6,
     workerLoopMaxMs: Math.max(...stats.map((s) => s.loopMaxMs)),
     workerLoopP99Ms: Math.max(...stats.map((s) => s.loopP99Ms)),
+    workerWorstTick: stats.reduce((w, s) => (s.worstTick.wallMs > w.wallMs ? s.worstTick : w), { wallMs: 0, cpuMs: 0 }),
+    workerTickCpuMaxMs: Math.max(...stats.map((s) => s.tickCpuMaxMs)),
+    nice,
     curlOk: curlResults.reduce((n, r) => n + r.ok, 0),
     curlErrors: curlResults.flatMap((r) => r.errors),
     before,
@@ -157,7 +174,8 @@ export function report(r: LoadResult, o: { concurrency: number; handshakes: numb
   return [
     `${r.ok}/${o.handshakes} handshakes ok with ${o.concurrency} concurrent pure initiators, ${r.errors.length} errors; curl --negotiate: ${r.curlOk} ok, ${r.curlErrors.length} errors`,
     `latency p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms; ${r.handshakesPerSec.toFixed(0)} handshakes/s over ${r.seconds.toFixed(1)} s`,
-    `event-loop delay${r.warm ? ` (workers: after the first ${r.warmAfter} handshakes)` : ''}: workers max ${r.workerLoopMaxMs.toFixed(1)} ms, p99 ${r.workerLoopP99Ms.toFixed(1)} ms (worst worker); load process max ${r.clientLoopMaxMs.toFixed(1)} ms`,
+    `event-loop delay${r.warm ? ` (workers: after the first ${r.warmAfter} handshakes)` : ''}: workers max ${r.workerLoopMaxMs.toFixed(1)} ms, p99 ${r.workerLoopP99Ms.toFixed(1)} ms (worst worker); load process (nice ${r.nice}) max ${r.clientLoopMaxMs.toFixed(1)} ms`,
+    `workers' 10 ms timer: latest tick ${r.workerWorstTick.wallMs.toFixed(1)} ms apart, with ${r.workerWorstTick.cpuMs.toFixed(1)} ms of that worker's CPU in it (the rest waiting for a core); most CPU between two ticks ${r.workerTickCpuMaxMs.toFixed(1)} ms`,
     `workers (after gc) heapUsed ${mb(sum(r.before, 'heapUsed'))} cold -> ${r.warm ? `${mb(sum(r.warm, 'heapUsed'))} after ${r.warmAfter} handshakes -> ` : ''}${mb(sum(r.after, 'heapUsed'))} at the end; ` +
       `rss ${mb(sum(r.before, 'rss'))} -> ${r.warm ? `${mb(sum(r.warm, 'rss'))} -> ` : ''}${mb(sum(r.after, 'rss'))} (${r.before.length} workers)`,
   ];

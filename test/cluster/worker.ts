@@ -3,6 +3,11 @@
  * credential whose replay cache is the shared Redis (RedisReplayCache). Each answer names the
  * worker (X-Worker: its PID); every onError goes to the test as { type: 'error', name, code }.
  * On { type: 'stats' } it reports requests served, the event-loop delay (perf_hooks) and memory.
+ *
+ * The delay is also split (a 10 ms timer reading process.cpuUsage): of the worst late tick, how
+ * much CPU this worker used (its own work holding the loop: our code, HTTP, GC) against the wall
+ * time (the rest: waiting for one of the machine's cores, taken by the other processes).
+ * TURN_BUDGET sets the credential's turnBudgetMs (unset: the library's default).
  */
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -14,13 +19,30 @@ const env = process.env;
 const send = (m: object) => process.send?.({ pid: process.pid, ...m });
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
+/** The latest tick of a 10 ms timer that came late, as wall ms between ticks and this process's CPU ms in them. */
+let worstTick = { wallMs: 0, cpuMs: 0 };
+let cpuMaxMs = 0;
+{
+  let last = performance.now();
+  let lastCpu = process.cpuUsage();
+  setInterval(() => {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    const wallMs = now - last;
+    const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
+    if (wallMs > worstTick.wallMs) worstTick = { wallMs, cpuMs };
+    if (cpuMs > cpuMaxMs) cpuMaxMs = cpuMs;
+    last = now;
+    lastCpu = cpu;
+  }, 10).unref();
+}
 let ok = 0;
 let refused = 0;
 
 const replayCache = new RedisReplayCache({ url: env.REDIS_URL!, namespace: env.REDIS_NAMESPACE, timeoutMs: Number(env.REDIS_TIMEOUT_MS ?? 500) });
 // Connected before listening (startup on a loaded machine: a generous bound).
 await replayCache.connect(30_000);
-const credentials = await acquireCredentials({ usage: 'accept', backend: 'pure', keytab: env.KEYTAB!, krb5Config: env.KRB5_CONFIG!, replayCache });
+const credentials = await acquireCredentials({ usage: 'accept', backend: 'pure', keytab: env.KEYTAB!, krb5Config: env.KRB5_CONFIG!, replayCache, ...(env.TURN_BUDGET ? { turnBudgetMs: Number(env.TURN_BUDGET) } : {}) });
 const mw = negotiate({
   credentials,
   onError: (e) => {
@@ -43,9 +65,11 @@ server.listen(Number(env.PORT ?? 0), env.HOST, () => send({ type: 'listening', p
 process.on('message', (m: { type: string }) => {
   if (m.type === 'stats') {
     const mem = process.memoryUsage();
-    send({ type: 'stats', ok, refused, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6, loopMeanMs: loop.mean / 1e6, heapUsed: mem.heapUsed, rss: mem.rss });
+    send({ type: 'stats', ok, refused, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6, loopMeanMs: loop.mean / 1e6, worstTick, tickCpuMaxMs: cpuMaxMs, heapUsed: mem.heapUsed, rss: mem.rss });
   } else if (m.type === 'stats-reset') {
     loop.reset();
+    worstTick = { wallMs: 0, cpuMs: 0 };
+    cpuMaxMs = 0;
     send({ type: 'stats-reset' });
   } else if (m.type === 'gc') {
     (globalThis as { gc?: () => void }).gc?.();
