@@ -15,16 +15,18 @@ import { startClusterRealm, stopClusterRealm } from '../test/cluster/realm.js';
 const concurrency = Number(process.env.SOAK_CONCURRENCY ?? 1000);
 const handshakes = Number(process.env.SOAK_HANDSHAKES ?? 100_000);
 const curl = Number(process.env.SOAK_CURL ?? 20);
+const nClusters = Number(process.env.SOAK_CLUSTERS ?? 2);
+const nice = Number(process.env.SOAK_NICE ?? 10);
 const log = (s: string) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${s}`);
 
 const redis = startRedis();
 const realm = await startClusterRealm('SOAK.TEST');
 const o = { redisUrl: redis.url, namespace: 'HTTP/localhost@SOAK.TEST', keytab: realm.keytab, krb5Config: realm.krb5Config, redisTimeoutMs: 2000 };
-const clusters = await Promise.all([startCluster({ ...o, host: '127.0.0.1' }), startCluster({ ...o, host: '127.0.0.3' })]);
+const clusters = await Promise.all(['127.0.0.1', '127.0.0.3'].slice(0, nClusters).map((host) => startCluster({ ...o, host })));
 let failed = false;
 try {
   log(`redis ${redis.url}; clusters ${clusters.map((c) => c.url).join(' ')}; ${concurrency} concurrent initiators, ${handshakes} handshakes, ${curl} curl processes`);
-  const r = await runLoad({ clusters, realm, concurrency, handshakes, curlProcesses: curl, curlHandshakes: 50, curlEnv: realm.clientEnv, progressEvery: Math.max(1000, Math.floor(handshakes / 20)) }, log);
+  const r = await runLoad({ clusters, realm, concurrency, handshakes, curlProcesses: curl, curlHandshakes: 50, curlEnv: realm.clientEnv, progressEvery: Math.max(1000, Math.floor(handshakes / 20)), nice }, log);
   for (const line of report(r, { concurrency, handshakes })) log(line);
   const workerErrors = clusters.flatMap((c) => c.errors);
   if (r.errors.length || r.curlErrors.length || workerErrors.length) {
