@@ -70,7 +70,9 @@ export async function acquireCredentials(o: AcquireCredentialsOptions): Promise<
   if (!o || (o.usage !== 'initiate' && o.usage !== 'accept')) {
     throw new UsageError(`acquireCredentials needs { usage: 'initiate' | 'accept' }, not ${JSON.stringify((o as { usage?: unknown } | undefined)?.usage)}`);
   }
-  const backend = pickBackend(o.backend, o.gssapiLibrary, o.krb5Config);
+  // Per-credential KDC timeouts are the pure backend's (libkrb5 reads them from its krb5.conf only).
+  const pureOnly = o.usage === 'initiate' && (o.kdcTimeoutMs !== undefined || o.requestTimeoutMs !== undefined);
+  const backend = pickBackend(o.backend, o.gssapiLibrary, o.krb5Config, pureOnly);
   if (backend === 'pure') return acquirePureCredential(o);
   return native.acquireNativeCredentials(o);
 }

@@ -40,6 +40,17 @@ export interface InitiateCredentialOptions extends AcquireCommon {
   usage: 'initiate';
   /** A ccache, a password or a client keytab; default: KRB5CCNAME / the default ccache. */
   credentials?: Credentials;
+  /**
+   * Pure only: how long one KDC attempt (one KDC, one transport) waits for a reply, in ms.
+   * Overrides krb5.conf's kdc_timeout (Heimdal's setting); default 3000.
+   */
+  kdcTimeoutMs?: number;
+  /**
+   * Pure only: the most one KDC request may take over all its KDCs and transports, in ms; the
+   * attempt in flight at the deadline is abandoned. Overrides krb5.conf's request_timeout (MIT
+   * 1.22); 0 or unset there: no total beyond the attempts' own timeouts.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface AcceptCredentialOptions extends AcquireCommon {

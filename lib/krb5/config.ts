@@ -98,6 +98,52 @@ export function parseDuration(v: string): number {
   return total;
 }
 
+/** Heimdal's time units (lib/roken parse_time): a unit may be written in full, in the plural, or as an unambiguous prefix. */
+const TIME_UNITS: [string, number][] = [
+  ['year', 365 * 86400], ['month', 30 * 86400], ['week', 7 * 86400], ['day', 86400],
+  ['hour', 3600], ['h', 3600], ['minute', 60], ['m', 60], ['second', 1], ['s', 1],
+];
+
+function timeUnit(word: string): number | undefined {
+  let w = word.toLowerCase();
+  // 'ms' would be read as minutes by Heimdal's prefix rule ('m' + plural 's'): refused, never guessed.
+  if (w === 'ms') return undefined;
+  if (w.length > 1 && w.endsWith('s')) w = w.slice(0, -1);
+  const exact = TIME_UNITS.find(([n]) => n === w);
+  if (exact) return exact[1];
+  const prefixed = TIME_UNITS.filter(([n]) => n.startsWith(w));
+  return prefixed.length === 1 ? prefixed[0]![1] : undefined;
+}
+
+/**
+ * A krb5.conf time value in seconds, in the syntax of either implementation, or undefined when it
+ * is none: MIT's duration (krb5.conf(5) "Time duration": N seconds, h:m[:s], NdNhNmNs) and
+ * Heimdal's time (krb5.conf(5) "time": "1 month 2 days 30 min", "10 seconds", a bare N is seconds).
+ */
+export function parseTimeValue(v: string): number | undefined {
+  const t = v.trim();
+  if (t === '') return undefined;
+  let total = 0;
+  const hms = /^(\d+):(\d+)(?::(\d+))?$/.exec(t);
+  if (hms) total = Number(hms[1]) * 3600 + Number(hms[2]) * 60 + Number(hms[3] ?? 0);
+  else {
+    const re = /(\d+)\s*([a-z]*)[\s,]*/iy;
+    let at = 0;
+    while (at < t.length) {
+      re.lastIndex = at;
+      const m = re.exec(t);
+      if (!m) return undefined;
+      at = re.lastIndex;
+      // A number without a unit is seconds, only at the end (Heimdal's default unit).
+      const mult = m[2] ? timeUnit(m[2]) : at >= t.length ? 1 : undefined;
+      if (mult === undefined) return undefined;
+      total += Number(m[1]) * mult;
+    }
+  }
+  // MIT: a duration must not exceed 2^31 - 1 seconds.
+  return total <= 0x7fffffff ? total : undefined;
+}
+
 const TRUE = new Set(['y', 'yes', 'true', 't', '1', 'on']);
 const FALSE = new Set(['n', 'no', 'false', 'nil', '0', 'off']);
 
@@ -170,6 +216,36 @@ export class Krb5Config {
   get forwardable(): boolean {
     return this.bool('forwardable', false);
   }
+  /**
+   * Heimdal's [libdefaults] kdc_timeout: how long one attempt (one KDC, one transport) waits for a
+   * reply, in seconds; default 3 (Heimdal's documented default). MIT has no such setting.
+   */
+  get kdcTimeout(): number {
+    const v = this.timeSetting('kdc_timeout');
+    if (v === 0) throw this.badTime('kdc_timeout', '0', 'it must be at least 1 second');
+    return v ?? 3;
+  }
+  /**
+   * MIT's [libdefaults] request_timeout (release 1.22): the most one KDC request may take over all
+   * its attempts, in seconds; 0 (the default) sets no total beyond the attempts' own timeouts.
+   */
+  get requestTimeout(): number {
+    return this.timeSetting('request_timeout') ?? 0;
+  }
+
+  private timeSetting(name: string): number | undefined {
+    const v = this.get('libdefaults', name);
+    if (v === undefined) return undefined;
+    const n = parseTimeValue(v);
+    if (n === undefined) throw this.badTime(name, v, 'give seconds (3), or a time such as 10s, 1m, 1h30m, 1:30 or "1 min 30 sec"');
+    return n;
+  }
+
+  private badTime(name: string, v: string, what: string): UsageError {
+    const where = this.files.length ? ` (in ${this.files.join(', ')})` : '';
+    return new UsageError(`krb5.conf [libdefaults] ${name} = "${v}"${where} is not a usable time: ${what}`);
+  }
+
   get ticketLifetime(): number {
     const v = this.get('libdefaults', 'ticket_lifetime');
     return v === undefined ? 86400 : parseDuration(v);

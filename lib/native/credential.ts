@@ -61,6 +61,10 @@ export async function acquireNativeCredential(addon: Addon, o: AcquireCredential
   const opts: Record<string, unknown> = { library: o.gssapiLibrary ?? '', usage: o.usage, allowWeakCrypto: o.allowWeakCrypto === true };
   let delegatedCcache: string | undefined;
   if (o.usage === 'initiate') {
+    // libkrb5 takes its KDC timeouts from the krb5.conf it reads, for the whole process: none per credential.
+    for (const k of ['kdcTimeoutMs', 'requestTimeoutMs'] as const) {
+      if (o[k] !== undefined) throw new UsageError(`${k} applies to the pure backend only; the native library takes its KDC timeouts from the krb5.conf it reads (KRB5_CONFIG; MIT 1.22: request_timeout), for the whole process: leave ${k} unset or use backend: 'pure'`);
+    }
     const c = o.credentials;
     if (c && 'ccache' in c) opts.ccache = c.ccache;
     else if (c && 'password' in c) Object.assign(opts, { principal: c.principal, password: c.password });

@@ -27,7 +27,7 @@ import type { Credential as Ticket, RealmName } from '../krb5/client/credential.
 import { requestInitialTicket } from '../krb5/client/as.js';
 import { type CachedSecret, TgtCache, configIdentity } from '../krb5/client/tgt-cache.js';
 import { requestServiceTicket } from '../krb5/client/tgs.js';
-import { type KdcAddress, parseKdcAddress } from '../krb5/client/transport.js';
+import { type KdcAddress, type TransportOptions, parseKdcAddress } from '../krb5/client/transport.js';
 import type { KdcTarget } from '../krb5/client/kdc-rep.js';
 import { openCcache, defaultCcacheName, type FileCcache } from '../krb5/ccache.js';
 import { type Keytab, loadKeytab, openKeytab, resolveKeytabPath } from '../krb5/keytab.js';
@@ -226,6 +226,35 @@ export class PureAcceptCredential implements Credential {
   }
 }
 
+/** The KDC timeouts an initiator credential may be given (InitiateCredentialOptions). */
+export interface KdcTimeouts {
+  kdcTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** A timeout option: a finite number of ms, positive (or 0 when `zero` says what 0 means). */
+function timeoutOption(name: string, v: unknown, zero?: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (v === 0 && !zero)) {
+    throw new UsageError(`${name} must be a ${zero ? 'non-negative' : 'positive'} number of milliseconds${zero ? ` (${zero})` : ''}, not ${JSON.stringify(v) ?? String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * The transport options of an initiator: the options given, else krb5.conf's kdc_timeout
+ * (Heimdal, per attempt) and request_timeout (MIT 1.22, total); bad values refused now, by name.
+ */
+export function kdcTransport(config: Krb5Config, t: KdcTimeouts = {}): TransportOptions {
+  const kdcTimeoutMs = timeoutOption('kdcTimeoutMs', t.kdcTimeoutMs);
+  const requestTimeoutMs = timeoutOption('requestTimeoutMs', t.requestTimeoutMs, '0: no total bound');
+  return {
+    udpPreferenceLimit: config.udpPreferenceLimit,
+    timeoutMs: kdcTimeoutMs ?? config.kdcTimeout * 1000,
+    requestTimeoutMs: requestTimeoutMs ?? config.requestTimeout * 1000,
+  };
+}
+
 type InitiatorSource =
   | { kind: 'ccache'; name: string; ccache?: FileCcache }
   | { kind: 'secret'; client: RealmName; password?: string; keytab?: string; keys?: Key[] };
@@ -241,14 +270,16 @@ export class PureInitiateCredential implements Credential {
   private readonly tickets = new Map<string, Ticket>();
   private readonly pending = new Map<string, Promise<Ticket>>();
   private readonly source: InitiatorSource;
+  private readonly transport: TransportOptions;
   private isDisposed = false;
 
   /**
    * `sharedTgts`: the old option forms' process-wide TGT cache (a TGT reused only with the same
    * secret and krb5.conf); an acquired credential has none and owns its TGT.
    */
-  constructor(readonly config: Krb5Config, creds: Credentials | undefined, allowWeakCrypto: boolean | undefined, private readonly sharedTgts?: TgtCache) {
+  constructor(readonly config: Krb5Config, creds: Credentials | undefined, allowWeakCrypto: boolean | undefined, private readonly sharedTgts?: TgtCache, timeouts?: KdcTimeouts) {
     this.allowWeak = allowWeakCrypto ?? config.allowWeakCrypto;
+    this.transport = kdcTransport(config, timeouts);
     if (creds && ('password' in creds || 'keytab' in creds)) {
       const client = realmName(creds.principal, config.defaultRealm);
       this.source = 'password' in creds ? { kind: 'secret', client, password: creds.password } : { kind: 'secret', client, keytab: creds.keytab };
@@ -258,7 +289,7 @@ export class PureInitiateCredential implements Credential {
   }
 
   static async acquire(o: InitiateCredentialOptions): Promise<PureInitiateCredential> {
-    const cred = new PureInitiateCredential(loadKrb5Config({ path: o.krb5Config }), o.credentials, o.allowWeakCrypto);
+    const cred = new PureInitiateCredential(loadKrb5Config({ path: o.krb5Config }), o.credentials, o.allowWeakCrypto, undefined, o);
     await cred.currentTgt();
     return cred;
   }
@@ -288,8 +319,9 @@ export class PureInitiateCredential implements Credential {
     return this.tickets.size;
   }
 
-  private async kdcsFor(realm: string): Promise<KdcTarget> {
-    return { kdcs: await locateKdcs(this.config, realm), transport: { udpPreferenceLimit: this.config.udpPreferenceLimit } };
+  /** The realm's KDCs and how to reach them (udp_preference_limit, the KDC timeouts). */
+  async kdcsFor(realm: string): Promise<KdcTarget> {
+    return { kdcs: await locateKdcs(this.config, realm), transport: this.transport };
   }
 
   private usable(t: Ticket | undefined): t is Ticket {

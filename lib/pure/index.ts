@@ -23,7 +23,7 @@ import { Principal } from '../krb5/types.js';
 import type { Krb5InitiatorParams } from '../krb5/initiator.js';
 import { type InitiatorNames, Krb5AcceptorMech, Krb5InitiatorMech } from './krb5-mech.js';
 import { PureContext, optionsToGssFlags, type PureMechs } from './context.js';
-import { type PureCredential, PureAcceptCredential, PureInitiateCredential, locateKdcs } from './credentials.js';
+import { type PureCredential, PureAcceptCredential, PureInitiateCredential } from './credentials.js';
 
 export { targetPrincipal, locateKdcs } from './credentials.js';
 
@@ -116,8 +116,8 @@ function createKrb5Initiator(o: InitiatorOptions & { now?: () => Date }, ntlm: N
     let delegation: Uint8Array | undefined;
     if (flags & GssFlags.deleg) {
       if (!tgt) throw new UsageError('delegation needs a TGT');
-      const kdcs = await locateKdcs(config, tgt.server.realm);
-      delegation = await delegationCredential({ tgt, kdcsFor: () => ({ kdcs }), etypes: config.enctypes('default_tgs_enctypes', { allowWeak }), allowWeak }, svc.key);
+      const target = await cred.kdcsFor(tgt.server.realm);
+      delegation = await delegationCredential({ tgt, kdcsFor: () => target, etypes: config.enctypes('default_tgs_enctypes', { allowWeak }), allowWeak }, svc.key);
     }
     // MIT mk_req_ext: offer RFC 4537 etype negotiation when we prefer another enctype than the ticket's.
     const preferred = config.enctypes('permitted_enctypes', { allowWeak });

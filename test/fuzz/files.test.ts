@@ -53,7 +53,7 @@ test(`fuzz the krb5.conf parser and its getters: ${CONF_RUNS} inputs, only typed
     writeFileSync(path, text);
     const c = loadKrb5Config({ path, env: {} });
     parsed++;
-    void [c.defaultRealm, c.dnsLookupKdc, c.udpPreferenceLimit, c.allowWeakCrypto, c.clockSkew, c.rdns, c.dnsCanonicalizeHostname, c.forwardable, c.ticketLifetime];
+    void [c.defaultRealm, c.dnsLookupKdc, c.udpPreferenceLimit, c.allowWeakCrypto, c.clockSkew, c.rdns, c.dnsCanonicalizeHostname, c.forwardable, c.ticketLifetime, c.kdcTimeout, c.requestTimeout];
     for (const n of ['permitted_enctypes', 'default_tkt_enctypes', 'default_tgs_enctypes'] as const) c.enctypes(n);
     c.kdcs('FUZZFILES.TEST');
     c.realmForHost('a.fuzzfiles.test');
