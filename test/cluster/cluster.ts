@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 export interface WorkerError { pid: number; name?: string; code?: string; errorCode?: number; message?: string }
-export interface WorkerStats { pid: number; ok: number; refused: number; loopMaxMs: number; loopP99Ms: number; loopMeanMs: number; worstTick: { wallMs: number; cpuMs: number }; tickCpuMaxMs: number; heapUsed: number; rss: number }
+export interface WorkerStats { pid: number; ok: number; refused: number; loopMaxMs: number; loopP99Ms: number; loopMeanMs: number; worstTick: { wallMs: number; cpuMs: number; runQueueMs: number }; tickCpuMaxMs: number; cpuMs: number; heapUsed: number; rss: number }
 
 export interface Cluster {
   host: string;

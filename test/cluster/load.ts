@@ -44,11 +44,14 @@ export interface LoadResult {
   workerLoopMaxMs: number;
   /** The worst worker's 99th percentile of event-loop delay. */
   workerLoopP99Ms: number;
-  /** The latest 10 ms tick of any worker: wall ms between ticks, and the CPU ms that worker used in them. */
-  workerWorstTick: { wallMs: number; cpuMs: number };
-  /** The most CPU ms any worker used between two ticks (its work that held the loop, GC included). */
+  /** The latest 10 ms tick of any worker: wall ms since the previous tick, its main thread's ms on a CPU and in the run queue. */
+  workerWorstTick: { wallMs: number; cpuMs: number; runQueueMs: number };
+  /** The most ms any worker's main thread ran between two ticks (its own work holding the loop). */
   workerTickCpuMaxMs: number;
   nice: number;
+  /** CPU ms per handshake over the run: all workers together, and this process (the clients). */
+  workerCpuMsPerHandshake: number;
+  clientCpuMsPerHandshake: number;
   curlOk: number;
   curlErrors: string[];
   before: WorkerStats[];
@@ -109,6 +112,7 @@ export async function runLoad(o: LoadOptions, log: (s: string) => void = () => {
   const errors: string[] = [];
   let next = 0;
   const t0 = performance.now();
+  const clientCpu0 = process.cpuUsage();
   // A cold worker has compiled nothing and filled no pool: memory is compared from a warm point.
   const warmAfter = Math.min(10_000, Math.floor(o.handshakes / 10));
   let warm: Promise<WorkerStats[]> | undefined;
@@ -139,6 +143,7 @@ export async function runLoad(o: LoadOptions, log: (s: string) => void = () => {
   const curls = Array.from({ length: o.curlProcesses ?? 0 }, () => curlRun(o, o.curlHandshakes ?? 5));
   await Promise.all([...Array.from({ length: o.concurrency }, client), ...curls]);
   const seconds = (performance.now() - t0) / 1000;
+  const clientCpu = process.cpuUsage(clientCpu0);
   loop.disable();
   const curlResults = await Promise.all(curls);
   const stats = (await Promise.all(o.clusters.map((c) => c.stats()))).flat();
@@ -156,9 +161,11 @@ export async function runLoad(o: LoadOptions, log: (s: string) => void = () => {
     clientLoopMaxMs: loop.max / 1e6,
     workerLoopMaxMs: Math.max(...stats.map((s) => s.loopMaxMs)),
     workerLoopP99Ms: Math.max(...stats.map((s) => s.loopP99Ms)),
-    workerWorstTick: stats.reduce((w, s) => (s.worstTick.wallMs > w.wallMs ? s.worstTick : w), { wallMs: 0, cpuMs: 0 }),
+    workerWorstTick: stats.reduce((w, s) => (s.worstTick.wallMs > w.wallMs ? s.worstTick : w), { wallMs: 0, cpuMs: 0, runQueueMs: 0 }),
     workerTickCpuMaxMs: Math.max(...stats.map((s) => s.tickCpuMaxMs)),
     nice,
+    workerCpuMsPerHandshake: (stats.reduce((n, s) => n + s.cpuMs, 0) - before.reduce((n, s) => n + s.cpuMs, 0)) / Math.max(1, latencies.length + curlResults.reduce((n, r) => n + r.ok, 0)),
+    clientCpuMsPerHandshake: (clientCpu.user + clientCpu.system) / 1000 / Math.max(1, latencies.length),
     curlOk: curlResults.reduce((n, r) => n + r.ok, 0),
     curlErrors: curlResults.flatMap((r) => r.errors),
     before,
@@ -173,9 +180,11 @@ export function report(r: LoadResult, o: { concurrency: number; handshakes: numb
   const sum = (s: WorkerStats[], k: 'heapUsed' | 'rss') => s.reduce((n, x) => n + x[k], 0);
   return [
     `${r.ok}/${o.handshakes} handshakes ok with ${o.concurrency} concurrent pure initiators, ${r.errors.length} errors; curl --negotiate: ${r.curlOk} ok, ${r.curlErrors.length} errors`,
-    `latency p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms; ${r.handshakesPerSec.toFixed(0)} handshakes/s over ${r.seconds.toFixed(1)} s`,
+    `latency p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms; ${r.handshakesPerSec.toFixed(0)} handshakes/s over ${r.seconds.toFixed(1)} s; CPU per handshake: ${r.workerCpuMsPerHandshake.toFixed(2)} ms in the workers, ${r.clientCpuMsPerHandshake.toFixed(2)} ms in the load process`,
     `event-loop delay${r.warm ? ` (workers: after the first ${r.warmAfter} handshakes)` : ''}: workers max ${r.workerLoopMaxMs.toFixed(1)} ms, p99 ${r.workerLoopP99Ms.toFixed(1)} ms (worst worker); load process (nice ${r.nice}) max ${r.clientLoopMaxMs.toFixed(1)} ms`,
-    `workers' 10 ms timer: latest tick ${r.workerWorstTick.wallMs.toFixed(1)} ms apart, with ${r.workerWorstTick.cpuMs.toFixed(1)} ms of that worker's CPU in it (the rest waiting for a core); most CPU between two ticks ${r.workerTickCpuMaxMs.toFixed(1)} ms`,
+    Number.isFinite(r.workerWorstTick.cpuMs)
+      ? `workers' 10 ms timer (main thread's schedstat): latest tick ${r.workerWorstTick.wallMs.toFixed(1)} ms after the one before, the loop ran ${r.workerWorstTick.cpuMs.toFixed(1)} ms of it and waited ${r.workerWorstTick.runQueueMs.toFixed(1)} ms for a core; the longest the loop ran between two ticks: ${r.workerTickCpuMaxMs.toFixed(1)} ms`
+      : `workers' 10 ms timer: latest tick ${r.workerWorstTick.wallMs.toFixed(1)} ms after the one before (no /proc schedstat here: not split into running and waiting for a core)`,
     `workers (after gc) heapUsed ${mb(sum(r.before, 'heapUsed'))} cold -> ${r.warm ? `${mb(sum(r.warm, 'heapUsed'))} after ${r.warmAfter} handshakes -> ` : ''}${mb(sum(r.after, 'heapUsed'))} at the end; ` +
       `rss ${mb(sum(r.before, 'rss'))} -> ${r.warm ? `${mb(sum(r.warm, 'rss'))} -> ` : ''}${mb(sum(r.after, 'rss'))} (${r.before.length} workers)`,
   ];
