@@ -82,22 +82,6 @@ function parseFile(root: ProfileNode, path: string, depth: number): void {
   parseInto(root, text, path, depth);
 }
 
-/** MIT duration syntax: seconds, or "1h30m", "5m", "2d", "h:m:s". */
-export function parseDuration(v: string): number {
-  if (/^\d+$/.test(v)) return Number(v);
-  const hms = /^(\d+):(\d+)(?::(\d+))?$/.exec(v);
-  if (hms) return Number(hms[1]) * 3600 + Number(hms[2]) * 60 + Number(hms[3] ?? 0);
-  const re = /(\d+)\s*([dhms])/g;
-  let total = 0;
-  let matched = '';
-  for (let m = re.exec(v); m; m = re.exec(v)) {
-    total += Number(m[1]) * { d: 86400, h: 3600, m: 60, s: 1 }[m[2] as 'd' | 'h' | 'm' | 's'];
-    matched += m[0];
-  }
-  if (!matched || matched.replace(/\s/g, '') !== v.replace(/\s/g, '')) throw new UsageError(`bad duration "${v}"`);
-  return total;
-}
-
 /** Heimdal's time units (lib/roken parse_time): a unit may be written in full, in the plural, or as an unambiguous prefix. */
 const TIME_UNITS: [string, number][] = [
   ['year', 365 * 86400], ['month', 30 * 86400], ['week', 7 * 86400], ['day', 86400],
@@ -201,8 +185,7 @@ export class Krb5Config {
   }
   /** Seconds; default 300. */
   get clockSkew(): number {
-    const v = this.get('libdefaults', 'clockskew');
-    return v === undefined ? 300 : parseDuration(v);
+    return this.timeSetting('clockskew') ?? 300;
   }
   get rdns(): boolean {
     return this.bool('rdns', true);
@@ -247,8 +230,7 @@ export class Krb5Config {
   }
 
   get ticketLifetime(): number {
-    const v = this.get('libdefaults', 'ticket_lifetime');
-    return v === undefined ? 86400 : parseDuration(v);
+    return this.timeSetting('ticket_lifetime') ?? 86400;
   }
 
   /**

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { needPeer, startPeer, type RunningPeer } from '../peers/harness.js';
 import { readCcache, encodeCcache, openCcache, FileCcache, ccachePath } from '../../lib/krb5/ccache.js';
 import { readKeytab, encodeKeytab, openKeytab, keytabEntryFromPassword, Keytab } from '../../lib/krb5/keytab.js';
-import { loadKrb5Config, parseDuration } from '../../lib/krb5/config.js';
+import { loadKrb5Config, parseTimeValue } from '../../lib/krb5/config.js';
 import { requestInitialTicket } from '../../lib/krb5/client/as.js';
 import { requestServiceTicket } from '../../lib/krb5/client/tgs.js';
 import { DecodeError, KerberosError, UsageError } from '../../lib/errors.js';
@@ -129,7 +129,14 @@ test('krb5.conf: sections, subsections, includes, enctype lists, durations, doma
   assert.equal(c.realmForHost('web.example.test'), 'EXAMPLE.TEST');
   assert.equal(c.realmForHost('special.example.test'), 'OTHER.TEST');
   assert.equal(c.realmForHost('elsewhere.org'), undefined);
-  assert.equal(parseDuration('1h30m'), 5400);
+  assert.equal(parseTimeValue('1h30m'), 5400);
+  // clockskew and ticket_lifetime take both implementations' syntax; a bad one names the setting and the file.
+  writeFileSync(join(dir, 'times.conf'), '[libdefaults]\n  clockskew = 5 min\n  ticket_lifetime = 10h\n');
+  const times = loadKrb5Config({ path: join(dir, 'times.conf') });
+  assert.equal(times.clockSkew, 300);
+  assert.equal(times.ticketLifetime, 36000);
+  writeFileSync(join(dir, 'skew.conf'), '[libdefaults]\n  clockskew = 5 fortnights\n');
+  assert.throws(() => loadKrb5Config({ path: join(dir, 'skew.conf') }).clockSkew, (e: unknown) => e instanceof UsageError && /clockskew = "5 fortnights".*skew\.conf/.test(e.message));
   assert.throws(() => loadKrb5Config({ path: join(dir, 'missing.conf') }), UsageError);
   writeFileSync(join(dir, 'bad.conf'), '[libdefaults]\n  what is this\n');
   assert.throws(() => loadKrb5Config({ path: join(dir, 'bad.conf') }), (e: unknown) => e instanceof UsageError && /bad\.conf:2/.test(e.message));
