@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "../worker.h"
 #include "gss_util.h"
 
 namespace spnego {
@@ -284,47 +283,9 @@ CallStatus AcquireCredential(CredState& c, CredRequest& r) {
   return CallStatus{};
 }
 
-Napi::FunctionReference GssCredential::constructor;
-
-Napi::Object GssCredential::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function f = DefineClass(env, "GssCredential",
-                                 {InstanceMethod("info", &GssCredential::Info), InstanceMethod("dispose", &GssCredential::Dispose)});
-  constructor = Napi::Persistent(f);
-  exports.Set("GssCredential", f);
-  exports.Set("acquireCredential", Napi::Function::New(env, &GssCredential::Acquire, "acquireCredential"));
-  return exports;
-}
-
-// Made by acquireCredential() only: `new GssCredential()` from JS holds nothing and is refused by contexts.
-GssCredential::GssCredential(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GssCredential>(info) {}
-
-std::shared_ptr<CredState> GssCredential::StateOf(const Napi::Value& v, std::string* why) {
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(constructor.Value())) {
-    *why = "credential: not a credential of this addon";
-    return nullptr;
-  }
-  GssCredential* c = GssCredential::Unwrap(v.As<Napi::Object>());
-  if (!c || !c->state_) {
-    *why = c && c->disposed_ ? "the credential was disposed" : "credential: not acquired";
-    return nullptr;
-  }
-  return c->state_;
-}
-
-struct AcquireResult {
-  std::shared_ptr<CredState> state;
-  CallStatus status;
-};
-
 // acquireCredential({ library, usage: 'initiate'|'accept', ccache, principal, password, clientKeytab,
 //                     keytab, allowWeakCrypto }): Promise<GssCredential>
-Napi::Value GssCredential::Acquire(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject()) {
-    Napi::TypeError::New(env, "acquireCredential: options object expected").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Object o = info[0].As<Napi::Object>();
+Napi::Value GssCredential::AcquireFrom(Napi::Env env, const Napi::Object& o) {
   std::string error;
   auto lib = LoadGssLib(StringOf(o, "library"), &error);
   if (!lib) {
@@ -339,44 +300,16 @@ Napi::Value GssCredential::Acquire(const Napi::CallbackInfo& info) {
   req->clientKeytab = StringOf(o, "clientKeytab");
   req->keytab = StringOf(o, "keytab");
   req->restrictEnctypes = !o.Get("allowWeakCrypto").ToBoolean().Value();
-  return RunAsync<AcquireResult>(
-      env,
-      [lib, req]() {
-        AcquireResult r;
-        r.state = std::make_shared<CredState>();
-        r.state->lib = lib;
-        r.status = AcquireCredential(*r.state, *req);
-        if (r.status.failed()) r.state.reset();  // frees whatever was acquired before the failure
-        return r;
-      },
-      [](Napi::Env env, AcquireResult& r) -> Napi::Value {
-        if (r.status.failed()) return ThrowStatus(env, r.status);
-        Napi::Object obj = constructor.New({});
-        GssCredential::Unwrap(obj)->state_ = r.state;
-        return obj;
-      });
+  return AcquireAsync(env, [lib, req](CredState& s) {
+    s.lib = lib;
+    return AcquireCredential(s, *req);
+  });
 }
 
-// info(): { usage, principal?, lifetime, enctypesRestricted }
-Napi::Value GssCredential::Info(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!state_) {
-    Napi::Error::New(env, disposed_ ? "the credential was disposed" : "credential: not acquired").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("usage", Napi::String::New(env, state_->initiator ? "initiate" : "accept"));
-  if (!state_->principal.empty()) out.Set("principal", Napi::String::New(env, state_->principal));
-  out.Set("lifetime", Napi::Number::New(env, state_->lifetime));
-  out.Set("enctypesRestricted", Napi::Boolean::New(env, state_->enctypesRestricted));
-  return out;
-}
-
-// dispose(): drops this object's reference; the handles go with the last context using them.
-Napi::Value GssCredential::Dispose(const Napi::CallbackInfo& info) {
-  disposed_ = true;
-  state_.reset();
-  return info.Env().Undefined();
+// info()'s lifetime (gss_inquire_cred at acquisition) and enctypesRestricted.
+void GssCredential::MoreInfo(Napi::Env env, const CredState& s, Napi::Object& out) {
+  out.Set("lifetime", Napi::Number::New(env, s.lifetime));
+  out.Set("enctypesRestricted", Napi::Boolean::New(env, s.enctypesRestricted));
 }
 
 }  // namespace spnego

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "../bridge.h"
+#include "../credential_wrap.h"
 #include "loader.h"
 
 namespace spnego {
@@ -63,21 +64,15 @@ struct CredState {
 // the KDC. Wipes r.password.
 CallStatus AcquireCredential(CredState& c, CredRequest& r);
 
-class GssCredential : public Napi::ObjectWrap<GssCredential> {
+// The JS credential (credential_wrap.h): acquireCredential() runs AcquireCredential on the pool.
+class GssCredential : public CredentialWrap<GssCredential, CredState> {
  public:
-  static Napi::Object Init(Napi::Env env, Napi::Object exports);
-  explicit GssCredential(const Napi::CallbackInfo& info);
-  // The state of a live GssCredential; nullptr (and *why set) for anything else or a disposed one.
-  static std::shared_ptr<CredState> StateOf(const Napi::Value& v, std::string* why);
+  using CredentialWrap::CredentialWrap;
 
  private:
-  static Napi::FunctionReference constructor;
-  static Napi::Value Acquire(const Napi::CallbackInfo& info);
-  Napi::Value Info(const Napi::CallbackInfo& info);
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
-
-  std::shared_ptr<CredState> state_;
-  bool disposed_ = false;
+  friend class CredentialWrap<GssCredential, CredState>;
+  static Napi::Value AcquireFrom(Napi::Env env, const Napi::Object& o);
+  static void MoreInfo(Napi::Env env, const CredState& s, Napi::Object& out);
 };
 
 }  // namespace spnego

@@ -3,8 +3,6 @@
 
 #include <cwchar>
 
-#include "../worker.h"
-
 namespace spnego {
 
 SspiCredState::~SspiCredState() {
@@ -86,89 +84,23 @@ CallStatus AcquireSspiCredential(SspiCredState& c, SspiCredRequest& r) {
   return st;
 }
 
-Napi::FunctionReference SspiCredential::constructor;
-
-Napi::Object SspiCredential::Init(Napi::Env env, Napi::Object exports) {
-  // Registered as "GssCredential": the JS adapter is the same on every platform.
-  Napi::Function f = DefineClass(env, "GssCredential",
-                                 {InstanceMethod("info", &SspiCredential::Info), InstanceMethod("dispose", &SspiCredential::Dispose)});
-  constructor = Napi::Persistent(f);
-  exports.Set("GssCredential", f);
-  exports.Set("acquireCredential", Napi::Function::New(env, &SspiCredential::Acquire, "acquireCredential"));
-  return exports;
-}
-
-SspiCredential::SspiCredential(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SspiCredential>(info) {}
-
-std::shared_ptr<SspiCredState> SspiCredential::StateOf(const Napi::Value& v, std::string* why) {
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(constructor.Value())) {
-    *why = "credential: not a credential of this addon";
-    return nullptr;
-  }
-  SspiCredential* c = SspiCredential::Unwrap(v.As<Napi::Object>());
-  if (!c || !c->state_) {
-    *why = c && c->disposed_ ? "the credential was disposed" : "credential: not acquired";
-    return nullptr;
-  }
-  return c->state_;
-}
-
-struct SspiAcquireResult {
-  std::shared_ptr<SspiCredState> state;
-  CallStatus status;
-};
-
 // acquireCredential({ usage: 'initiate'|'accept', principal, password }): Promise<GssCredential>.
 // SSPI enctype policy is the system's (Group Policy "Network security: Configure encryption types
 // allowed for Kerberos"): allowWeakCrypto cannot be applied per credential and is not read here.
-Napi::Value SspiCredential::Acquire(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject()) {
-    Napi::TypeError::New(env, "acquireCredential: options object expected").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Object o = info[0].As<Napi::Object>();
+Napi::Value SspiCredential::AcquireFrom(Napi::Env env, const Napi::Object& o) {
   auto req = std::make_shared<SspiCredRequest>();
   std::string why;
   if (!SspiCredRequestOf(o, StringOf(o, "usage") != "accept", req.get(), &why)) {
     Napi::Error::New(env, why).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return RunAsync<SspiAcquireResult>(
-      env,
-      [req]() {
-        SspiAcquireResult r;
-        r.state = std::make_shared<SspiCredState>();
-        r.status = AcquireSspiCredential(*r.state, *req);
-        if (r.status.failed()) r.state.reset();
-        return r;
-      },
-      [](Napi::Env env, SspiAcquireResult& r) -> Napi::Value {
-        if (r.status.failed()) return ThrowStatus(env, r.status);
-        Napi::Object obj = constructor.New({});
-        SspiCredential::Unwrap(obj)->state_ = r.state;
-        return obj;
-      });
+  return AcquireAsync(env, [req](SspiCredState& s) { return AcquireSspiCredential(s, *req); });
 }
 
-Napi::Value SspiCredential::Info(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!state_) {
-    Napi::Error::New(env, disposed_ ? "the credential was disposed" : "credential: not acquired").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("usage", Napi::String::New(env, state_->initiator ? "initiate" : "accept"));
-  if (!state_->principal.empty()) out.Set("principal", Napi::String::New(env, state_->principal));
-  out.Set("lifetime", Napi::Number::New(env, state_->initiator ? SecondsLeft(state_->expiry) : 0xFFFFFFFFu));
+// info()'s lifetime (an acceptor's: unknown) and enctypesRestricted (never: the system's policy).
+void SspiCredential::MoreInfo(Napi::Env env, const SspiCredState& s, Napi::Object& out) {
+  out.Set("lifetime", Napi::Number::New(env, s.initiator ? SecondsLeft(s.expiry) : 0xFFFFFFFFu));
   out.Set("enctypesRestricted", Napi::Boolean::New(env, false));
-  return out;
-}
-
-Napi::Value SspiCredential::Dispose(const Napi::CallbackInfo& info) {
-  disposed_ = true;
-  state_.reset();
-  return info.Env().Undefined();
 }
 
 }  // namespace spnego

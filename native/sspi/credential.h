@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "../credential_wrap.h"
 #include "sspi_util.h"
 
 namespace spnego {
@@ -52,20 +53,16 @@ bool SspiCredRequestOf(const Napi::Object& o, bool initiator, SspiCredRequest* r
 // (wiped by ~SspiCredRequest or the context's dispose).
 CallStatus AcquireSspiCredential(SspiCredState& c, SspiCredRequest& r);
 
-class SspiCredential : public Napi::ObjectWrap<SspiCredential> {
+// The JS credential (credential_wrap.h), registered as "GssCredential" like the GSSAPI one:
+// acquireCredential() runs AcquireSspiCredential on the pool.
+class SspiCredential : public CredentialWrap<SspiCredential, SspiCredState> {
  public:
-  static Napi::Object Init(Napi::Env env, Napi::Object exports);
-  explicit SspiCredential(const Napi::CallbackInfo& info);
-  static std::shared_ptr<SspiCredState> StateOf(const Napi::Value& v, std::string* why);
+  using CredentialWrap::CredentialWrap;
 
  private:
-  static Napi::FunctionReference constructor;
-  static Napi::Value Acquire(const Napi::CallbackInfo& info);
-  Napi::Value Info(const Napi::CallbackInfo& info);
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
-
-  std::shared_ptr<SspiCredState> state_;
-  bool disposed_ = false;
+  friend class CredentialWrap<SspiCredential, SspiCredState>;
+  static Napi::Value AcquireFrom(Napi::Env env, const Napi::Object& o);
+  static void MoreInfo(Napi::Env env, const SspiCredState& s, Napi::Object& out);
 };
 
 }  // namespace spnego

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """One NTLM GSS-API context through MIT's mechglue with gss-ntlmssp (OID 1.3.6.1.4.1.311.2.2.10),
-via python3-gssapi, driven over stdin/stdout with JSON lines (the protocol of test/peers/gss_peer.py).
+via python3-gssapi, driven over stdin/stdout with JSON lines (the protocol and loop of test/peers/jsonl_peer.py).
 
   ntlm_peer.py initiator --target HTTP@host --user DOMAIN\\user --password PW [--cb HEX]
   ntlm_peer.py acceptor [--cb HEX]                       (users: NTLM_USER_FILE)
@@ -10,9 +10,13 @@ via python3-gssapi, driven over stdin/stdout with JSON lines (the protocol of te
   {"op":"wrap","msg":HEX}    -> {"token":HEX}   {"op":"unwrap","token":HEX} -> {"msg":HEX,"conf":bool}
 Any failure -> {"error":"...", "major":N, "minor":N}.
 """
-import argparse, json, sys
+import argparse, os, sys
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 import gssapi
 import gssapi.raw as graw
+# the shared JSON-lines loop, found from this file's own place (any cwd, no PYTHONPATH needed)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, 'peers'))
+from jsonl_peer import context_ops, serve
 
 NTLM = gssapi.OID.from_int_seq('1.3.6.1.4.1.311.2.2.10')
 INQ_SSPI_SESSION_KEY = gssapi.OID.from_int_seq('1.2.840.113554.1.2.2.5.5')
@@ -52,34 +56,7 @@ def main():
         # gss-ntlmssp 1.2.0 acceptor credentials: a host name (its NetBIOS/DNS names); the users come from NTLM_USER_FILE
         creds = gssapi.Credentials(name=gssapi.Name(a.target or 'HTTP@localhost', gssapi.NameType.hostbased_service), usage='accept', mechs=[NTLM])
         ctx = gssapi.SecurityContext(creds=creds, usage='accept', channel_bindings=cb)
-    for line in sys.stdin:
-        req = json.loads(line)
-        try:
-            op = req['op']
-            if op == 'step':
-                tok = ctx.step(bytes.fromhex(req['token']) if req.get('token') else None)
-                rep = {'token': tok.hex() if tok else None, 'complete': bool(ctx.complete)}
-                if ctx.complete:
-                    rep.update(info(ctx))
-            elif op == 'get_mic':
-                rep = {'mic': ctx.get_signature(bytes.fromhex(req['msg'])).hex()}
-            elif op == 'verify_mic':
-                ctx.verify_signature(bytes.fromhex(req['msg']), bytes.fromhex(req['mic']))
-                rep = {'ok': True}
-            elif op == 'wrap':
-                w = ctx.wrap(bytes.fromhex(req['msg']), True)
-                rep = {'token': w.message.hex(), 'conf': bool(w.encrypted)}
-            elif op == 'unwrap':
-                u = ctx.unwrap(bytes.fromhex(req['token']))
-                rep = {'msg': u.message.hex(), 'conf': bool(u.encrypted)}
-            else:
-                rep = {'error': f'unknown op {op}'}
-        except gssapi.exceptions.GSSError as e:
-            rep = {'error': str(e), 'major': e.maj_code, 'minor': e.min_code}
-        except Exception as e:
-            rep = {'error': repr(e)}
-        sys.stdout.write(json.dumps(rep) + '\n')
-        sys.stdout.flush()
+    serve(context_ops(ctx, info, wrap_conf=True))  # gss-ntlmssp: always sealed, as before
 
 
 if __name__ == '__main__':

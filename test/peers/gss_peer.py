@@ -14,9 +14,11 @@ Requests (one JSON object per line) and replies:
 Any failure -> {"error":"...", "major":N, "minor":N}; the process keeps going.
 info = session_key (GSS_C_INQ_SSPI_SESSION_KEY), enctype, mech, initiator, acceptor, flags.
 """
-import argparse, json, sys
+import argparse, sys
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 import gssapi
 import gssapi.raw as graw
+from jsonl_peer import context_ops, serve  # next to this file: sys.path[0] whatever the cwd
 
 INQ_SSPI_SESSION_KEY = gssapi.OID.from_int_seq('1.2.840.113554.1.2.2.5.5')
 MECHS = {'spnego': gssapi.OID.from_int_seq('1.3.6.1.5.5.2'), 'krb5': gssapi.OID.from_int_seq('1.2.840.113554.1.2.2')}
@@ -74,34 +76,7 @@ def main():
     else:
         creds = gssapi.Credentials(usage='accept', mechs=[MECHS[a.mech]]) if a.mech == 'krb5' else None
         ctx = gssapi.SecurityContext(creds=creds, usage='accept', channel_bindings=cb)
-    for line in sys.stdin:
-        req = json.loads(line)
-        try:
-            op = req['op']
-            if op == 'step':
-                tok = ctx.step(bytes.fromhex(req['token']) if req.get('token') else None)
-                rep = {'token': tok.hex() if tok else None, 'complete': bool(ctx.complete)}
-                if ctx.complete:
-                    rep.update(info(ctx))
-            elif op == 'get_mic':
-                rep = {'mic': ctx.get_signature(bytes.fromhex(req['msg'])).hex()}
-            elif op == 'verify_mic':
-                ctx.verify_signature(bytes.fromhex(req['msg']), bytes.fromhex(req['mic']))
-                rep = {'ok': True}
-            elif op == 'wrap':
-                w = ctx.wrap(bytes.fromhex(req['msg']), bool(req.get('conf', True)))
-                rep = {'token': w.message.hex(), 'conf': bool(w.encrypted)}
-            elif op == 'unwrap':
-                u = ctx.unwrap(bytes.fromhex(req['token']))
-                rep = {'msg': u.message.hex(), 'conf': bool(u.encrypted)}
-            else:
-                rep = {'error': f'unknown op {op}'}
-        except gssapi.exceptions.GSSError as e:
-            rep = {'error': str(e), 'major': e.maj_code, 'minor': e.min_code}
-        except Exception as e:
-            rep = {'error': repr(e)}
-        sys.stdout.write(json.dumps(rep) + '\n')
-        sys.stdout.flush()
+    serve(context_ops(ctx, info))
 
 
 if __name__ == '__main__':
