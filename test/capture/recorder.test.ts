@@ -39,7 +39,7 @@ test('the middleware and negotiateFetch record the same tokens; tshark finds the
   const onClient = new NegotiationRecorder({ host: 'localhost', path: '/whoami' });
   const { url, server } = await serve({ backend: 'pure', keytab: realm.keytab, recorder: onServer });
   try {
-    const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf, recorder: onClient });
+    const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config, recorder: onClient });
     assert.equal(res.status, 200);
     assert.equal(await res.text(), `alice@${REALM}`);
   } finally {
@@ -75,7 +75,7 @@ test('a failed exchange is recorded with its error and ends with a bare 401 in t
   const rec = new NegotiationRecorder();
   const { url, server } = await serve({ backend: 'pure', keytab: wrong, recorder: rec });
   try {
-    const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf });
+    const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config });
     assert.equal(res.status, 401);
   } finally {
     server.close();
@@ -95,8 +95,8 @@ test('a failed exchange is recorded with its error and ends with a bare 401 in t
 
 test('recorder.add() takes only a context the recorder watches', () => {
   const rec = new NegotiationRecorder();
-  const mine = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf, recorder: rec });
-  const other = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf });
+  const mine = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config, recorder: rec });
+  const other = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config });
   try {
     rec.add(mine, 'initiator', Uint8Array.of(1, 2, 3));
     assert.deepEqual(rec.exchangeOf(mine)!.tokens.map((x) => x.kind), ['wrap']);
@@ -108,7 +108,7 @@ test('recorder.add() takes only a context the recorder watches', () => {
 });
 
 function cli(args: string[]) {
-  const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: realm.krb5Conf, KRB5CCNAME: `FILE:${join(realm.dir, 'ccache')}`, KRB5RCACHEDIR: realm.dir };
+  const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: realm.krb5Config, KRB5CCNAME: `FILE:${join(realm.dir, 'ccache')}`, KRB5RCACHEDIR: realm.dir };
   delete env.KRB5_KTNAME;
   return spawnSync(process.execPath, [join(root, 'bin/spnego.mjs'), ...args], { encoding: 'utf8', env, timeout: 120_000 });
 }
@@ -119,7 +119,7 @@ test('spnego compare --pcap writes tokens only; --export-keys copies only the ta
   realm.kdc.addPrincipal({ name: 'HTTP/unrelated' });
   realm.kdc.writeKeytab(both, ['HTTP/localhost', 'HTTP/unrelated']);
   const file = join(dir, 'compare.pcap');
-  const base = ['compare', '--target', `HTTP/localhost@${REALM}`, '--keytab', both, '--krb5-config', realm.krb5Conf, '--pcap', file];
+  const base = ['compare', '--target', `HTTP/localhost@${REALM}`, '--keytab', both, '--krb5-config', realm.krb5Config, '--pcap', file];
   const plain = cli(base);
   assert.equal(plain.status, 0, plain.stdout + plain.stderr);
   assert.ok(existsSync(file));

@@ -14,7 +14,7 @@ const REALM = 'HTTPCRED.TEST';
 const realm = httpRealmForFile(REALM);
 
 async function serve(mw: Partial<NegotiateOptions>, errors: unknown[] = []): Promise<{ url: string; server: Server; connections: () => number }> {
-  const handler = negotiate({ backend: 'pure', krb5Config: realm.krb5Conf, onError: (e) => errors.push(e), ...mw });
+  const handler = negotiate({ backend: 'pure', krb5Config: realm.krb5Config, onError: (e) => errors.push(e), ...mw });
   const server = createServer((req, res) => handler(req, res, () => res.end(req.negotiate!.user)));
   let n = 0;
   server.on('connection', () => n++);
@@ -28,11 +28,11 @@ test('negotiate() acquires its credential once: the keytab is not read again per
   const errors: unknown[] = [];
   const { url, server } = await serve({ keytab: kt }, errors);
   try {
-    const first = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf });
+    const first = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config });
     assert.equal(first.status, 200, String(errors));
     assert.equal(await first.text(), `alice@${REALM}`);
     rmSync(kt);
-    const second = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf });
+    const second = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config });
     assert.equal(second.status, 200, `the keys read at the first request serve the second: ${String(errors)}`);
   } finally {
     server.close();
@@ -40,9 +40,9 @@ test('negotiate() acquires its credential once: the keytab is not read again per
 });
 
 test('negotiate({ credentials }) and createNegotiateFetch(): one service ticket for many requests', async () => {
-  const ac = await acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config: realm.krb5Conf, keytab: realm.keytab });
+  const ac = await acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config: realm.krb5Config, keytab: realm.keytab });
   const { url, server } = await serve({ credentials: ac });
-  const fetchN = createNegotiateFetch({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf, credentials: { principal: 'alice', password: 'alice-pw' } });
+  const fetchN = createNegotiateFetch({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config, credentials: { principal: 'alice', password: 'alice-pw' } });
   try {
     const first = await fetchN(url);
     assert.equal(await first.text(), `alice@${REALM}`);
@@ -71,7 +71,7 @@ test('negotiateFetch: back-to-back multi-leg logons (ntlm listed first: request-
   const { url, server, connections } = await serve({ keytab: realm.keytab }, errors);
   try {
     for (let n = 0; n < 4; n++) {
-      const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf, spnego: { mechs: ['ntlm', 'krb5'] } });
+      const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config, spnego: { mechs: ['ntlm', 'krb5'] } });
       assert.equal(res.status, 200, `logon ${n}: ${String(errors)}`);
       assert.equal(await res.text(), `alice@${REALM}`);
     }

@@ -2,37 +2,19 @@
 // handshakes; lib/util/turns.ts): with a small turnBudgetMs, AP-REQs accepted from one macrotask
 // finish over several turns of the event loop; with turnBudgetMs 0 they all finish in the first.
 // Every AP-REQ is still accepted, each once. The option is checked, and refused by the native backend.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { acquireCredentials, createAcceptor, createInitiator } from '../../lib/api.js';
 import { UsageError } from '../../lib/errors.js';
-import { startKdc, type Kdc } from '../../lib/kdc/index.js';
+import { realmForFile } from '../kdc/realm-for-file.js';
 
 const REALM = 'TURNS.TEST';
-let kdc: Kdc;
-let dir: string;
-let krb5Config: string;
-let keytab: string;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'spnego-turns-'));
-  krb5Config = join(dir, 'krb5.conf');
-  keytab = join(dir, 'http.keytab');
-  kdc = await startKdc({ realm: REALM, principals: [{ name: 'alice', password: 'alice-pw' }, { name: 'HTTP/localhost' }] });
-  kdc.writeKrb5Conf(krb5Config);
-  kdc.writeKeytab(keytab, ['HTTP/localhost']);
-});
-after(async () => {
-  await kdc?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const r = realmForFile(REALM);
 
 /** `n` first tokens (new AP-REQs), then all accepted from one macrotask; in which turn of the event loop (counted by a setImmediate chain) each finished. */
 async function flood(turnBudgetMs: number, n: number) {
-  const ic = await acquireCredentials({ usage: 'initiate', backend: 'pure', krb5Config, credentials: { principal: 'alice', password: 'alice-pw' } as never });
-  const ac = await acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config, keytab, turnBudgetMs });
+  const ic = await acquireCredentials({ usage: 'initiate', backend: 'pure', krb5Config: r.krb5Config, credentials: { principal: 'alice', password: 'alice-pw' } as never });
+  const ac = await acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config: r.krb5Config, keytab: r.keytab, turnBudgetMs });
   try {
     const tokens: Buffer[] = [];
     for (let i = 0; i < n; i++) {
@@ -80,8 +62,8 @@ test('turnBudgetMs 0 (no yielding), the reference: the 40 handshakes all finish 
 
 test('turnBudgetMs: a negative or non-finite value is a UsageError; the native backend refuses it', async () => {
   for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
-    await assert.rejects(acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config, keytab, turnBudgetMs: bad }), (e: unknown) => e instanceof UsageError && /turnBudgetMs/.test((e as Error).message));
+    await assert.rejects(acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config: r.krb5Config, keytab: r.keytab, turnBudgetMs: bad }), (e: unknown) => e instanceof UsageError && /turnBudgetMs/.test((e as Error).message));
   }
   // Refused before the library is loaded (the option is checked first).
-  await assert.rejects(acquireCredentials({ usage: 'accept', backend: 'native', keytab, turnBudgetMs: 5 }), (e: unknown) => e instanceof UsageError && /pure backend only/.test((e as Error).message));
+  await assert.rejects(acquireCredentials({ usage: 'accept', backend: 'native', keytab: r.keytab, turnBudgetMs: 5 }), (e: unknown) => e instanceof UsageError && /pure backend only/.test((e as Error).message));
 });

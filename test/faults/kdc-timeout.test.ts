@@ -4,48 +4,29 @@
 // that override them, bad values refused by name, and the total deadline enforced for real: the
 // attempt in flight abandoned, nothing (socket, timer) left behind. Silent KDCs are faulty KDCs
 // (proxy.ts) that drop every request, in front of the embedded KDC on 127.0.0.1.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireCredentials, createInitiator } from '../../lib/api.js';
 import type { InitiateCredentialOptions } from '../../lib/credentials.js';
 import { KerberosError, UsageError } from '../../lib/errors.js';
-import { startKdc, type Kdc } from '../../lib/kdc/index.js';
 import { loadKrb5Config } from '../../lib/krb5/config.js';
 import type { Addon } from '../../lib/native/addon.js';
 import { acquireNativeCredential } from '../../lib/native/credential.js';
 import { nativeInfo, registerNativeBinding } from '../../lib/native/index.js';
-import { faultyKdc, type FaultyKdc } from './proxy.js';
+import { type FaultyKdc, faultsForFile } from './proxy.js';
 
 const REALM = 'TIMEOUTS.TEST';
-let kdc: Kdc;
-let dir: string;
-const proxies: FaultyKdc[] = [];
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'spnego-kdc-timeout-'));
-  kdc = await startKdc({ realm: REALM, principals: [{ name: 'alice', password: 'alice-pw' }, { name: 'HTTP/localhost' }] });
-});
-after(async () => {
-  await Promise.all(proxies.map((p) => p.close()));
-  await kdc?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-async function proxy(init: Parameters<typeof faultyKdc>[2] = {}): Promise<FaultyKdc> {
-  const p = await faultyKdc(REALM, kdc.port, init);
-  proxies.push(p);
-  return p;
-}
+const { r, proxy } = faultsForFile(REALM);
 /** A KDC that never answers, over UDP or TCP (a host that is up, its KDC hung). */
 const silent = () => proxy({ udp: 'drop', tcp: 'drop' });
 
 let confs = 0;
 /** A krb5.conf for REALM listing `kdcs` in order, with extra [libdefaults]. */
 function conf(kdcs: string[], libdefaults: Record<string, string> = {}): string {
-  const path = join(dir, `krb5-${++confs}.conf`);
-  writeFileSync(path, kdc.krb5Conf({ extraLibdefaults: libdefaults }).replace(/^ {4}kdc = .*$/m, kdcs.map((k) => `    kdc = ${k}`).join('\n')));
+  const path = join(r.dir, `krb5-${++confs}.conf`);
+  writeFileSync(path, r.kdc.krb5Conf({ extraLibdefaults: libdefaults }).replace(/^ {4}kdc = .*$/m, kdcs.map((k) => `    kdc = ${k}`).join('\n')));
   return path;
 }
 const hostPort = (p: FaultyKdc, transport?: 'udp' | 'tcp') => `${transport ? `${transport}/` : ''}127.0.0.1:${p.port}`;

@@ -2,37 +2,18 @@
 // KDCs (proxy.ts) on 127.0.0.1 in front of the embedded KDC: a KDC down (the next configured one is
 // used, the total wait bounded by the per-attempt timeout), a slow KDC, truncated and garbage replies
 // over UDP and TCP, RESPONSE_TOO_BIG -> TCP. Each ends in a ticket or a typed error, within its bound.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireCredentials, createInitiator } from '../../lib/api.js';
 import { DecodeError, KerberosError, SpnegoError } from '../../lib/errors.js';
-import { startKdc, type Kdc } from '../../lib/kdc/index.js';
 import { requestInitialTicket } from '../../lib/krb5/client/as.js';
 import type { KdcAddress } from '../../lib/krb5/client/transport.js';
-import { deadPort, faultyKdc, type FaultyKdc } from './proxy.js';
+import { deadPort, faultsForFile } from './proxy.js';
 
 const REALM = 'FAULTS.TEST';
-let kdc: Kdc;
-let dir: string;
-const proxies: FaultyKdc[] = [];
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'spnego-faults-'));
-  kdc = await startKdc({ realm: REALM, principals: [{ name: 'alice', password: 'alice-pw' }, { name: 'HTTP/localhost' }] });
-});
-after(async () => {
-  await Promise.all(proxies.map((p) => p.close()));
-  await kdc?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-async function proxy(init: Parameters<typeof faultyKdc>[2] = {}): Promise<FaultyKdc> {
-  const p = await faultyKdc(REALM, kdc.port, init);
-  proxies.push(p);
-  return p;
-}
+const { r, proxy } = faultsForFile(REALM);
 
 const client = { realm: REALM, name: { nameType: 1, nameString: ['alice'] } };
 /** An AS exchange for alice against `kdcs`, timed. */
@@ -50,8 +31,8 @@ const at = (port: number, transport?: 'udp' | 'tcp'): KdcAddress => ({ host: '12
 test('KDC down: krb5.conf lists a dead KDC first; the next one is used; the wait is bounded by the 3 s per-attempt timeout', async (t) => {
   const good = await proxy();
   const dead = await deadPort();
-  const conf = join(dir, 'two-kdcs.conf');
-  writeFileSync(conf, kdc.krb5Conf().replace(/^    kdc = .*$/m, `    kdc = 127.0.0.1:${dead}\n    kdc = 127.0.0.1:${good.port}`));
+  const conf = join(r.dir, 'two-kdcs.conf');
+  writeFileSync(conf, r.kdc.krb5Conf().replace(/^    kdc = .*$/m, `    kdc = 127.0.0.1:${dead}\n    kdc = 127.0.0.1:${good.port}`));
   const alice = await acquireCredentials({ usage: 'initiate', backend: 'pure', krb5Config: conf, credentials: { principal: 'alice', password: 'alice-pw' } as never });
   try {
     const t0 = performance.now();

@@ -8,12 +8,14 @@
  *   'too-big'   a KRB-ERROR KRB_ERR_RESPONSE_TOO_BIG (RFC 4120 7.2.1: the client must retry over TCP)
  *   { delayMs } forward, then answer after delayMs (a slow KDC)
  */
+import { after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { encodeKrbError } from '../../lib/krb5/asn1/error.js';
 import { sendToKdc } from '../../lib/krb5/client/transport.js';
 import { ErrorCode } from '../../lib/krb5/constants.js';
+import { type FileRealm, realmForFile } from '../kdc/realm-for-file.js';
 
 export type Behaviour = 'pass' | 'drop' | 'truncate' | 'garbage' | 'too-big' | { delayMs: number };
 
@@ -116,4 +118,24 @@ export async function deadPort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/**
+ * The KDC fault files' setup: an embedded realm (test/kdc/realm-for-file.ts) and `proxy(init)`, a
+ * faulty KDC in front of it; every proxy made is closed after the file.
+ */
+export function faultsForFile(realm: string): { r: FileRealm; proxy: (init?: { udp?: Behaviour; tcp?: Behaviour }) => Promise<FaultyKdc> } {
+  const r = realmForFile(realm);
+  const proxies: FaultyKdc[] = [];
+  after(async () => {
+    await Promise.all(proxies.map((p) => p.close()));
+  });
+  return {
+    r,
+    async proxy(init = {}) {
+      const p = await faultyKdc(realm, r.kdc.port, init);
+      proxies.push(p);
+      return p;
+    },
+  };
 }

@@ -28,8 +28,8 @@ function framework<T>(t: { skip(why: string): void }, name: string): T | undefin
   }
 }
 
-const server = (backend: Backend) => ({ backend, keytab: realm.keytab, krb5Config: backend === 'pure' ? realm.krb5Conf : undefined });
-const client = () => ({ backend: 'pure' as const, target: 'HTTP@localhost', krb5Config: realm.krb5Conf });
+const server = (backend: Backend) => ({ backend, keytab: realm.keytab, krb5Config: backend === 'pure' ? realm.krb5Config : undefined });
+const client = () => ({ backend: 'pure' as const, target: 'HTTP@localhost', krb5Config: realm.krb5Config });
 
 /** Asserts: no header -> 401 Negotiate; negotiateFetch -> 200 with the user (mutual auth verified by the client). */
 async function check(url: string, expectBody: (body: string) => void) {

@@ -27,7 +27,7 @@ function raw(port: number, request: string): Promise<string> {
 test('two Authorization headers -> 400 and a DecodeError to onError; another scheme -> 401 Negotiate; a header over the limit -> 431; no context left', async () => {
   const errors: unknown[] = [];
   let reached = 0;
-  const mw = negotiate({ backend: 'pure', keytab: realm.keytab, krb5Config: realm.krb5Conf, onError: (e) => errors.push(e) });
+  const mw = negotiate({ backend: 'pure', keytab: realm.keytab, krb5Config: realm.krb5Config, onError: (e) => errors.push(e) });
   const server = createServer({ maxHeaderSize: 8192 }, (req, res) => mw(req, res, () => { reached++; res.end('in'); }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;

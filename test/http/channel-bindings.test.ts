@@ -41,7 +41,7 @@ function listen(server: Server | TlsServer | TcpServer | ReturnType<typeof creat
 }
 
 async function origin(backend: Backend, policy: ChannelBindingsPolicy | undefined, errors: unknown[]) {
-  const mw = negotiate({ backend, keytab: realm.keytab, krb5Config: backend === 'pure' ? realm.krb5Conf : undefined, channelBindings: policy, onError: (e) => errors.push(e) });
+  const mw = negotiate({ backend, keytab: realm.keytab, krb5Config: backend === 'pure' ? realm.krb5Config : undefined, channelBindings: policy, onError: (e) => errors.push(e) });
   const server = createHttpsServer(certs.origin, (req, res) => mw(req, res, () => res.end(req.negotiate!.user)));
   return { server, port: await listen(server) };
 }
@@ -67,7 +67,7 @@ for (const sb of ['pure', 'native'] as Backend[]) {
       const errors: unknown[] = [];
       const { server, port } = await origin(sb, 'require', errors);
       try {
-        const res = await negotiateFetch(`https://localhost:${port}/`, {}, { backend: cb, krb5Config: cb === 'pure' ? realm.krb5Conf : undefined, tls: trustBoth() });
+        const res = await negotiateFetch(`https://localhost:${port}/`, {}, { backend: cb, krb5Config: cb === 'pure' ? realm.krb5Config : undefined, tls: trustBoth() });
         assert.equal(res.status, 200, String(errors[0]));
         assert.equal(await res.text(), `alice@${REALM}`);
       } finally {
@@ -86,7 +86,7 @@ for (const sb of ['pure', 'native'] as Backend[]) {
         const o = await origin(sb, policy, errors);
         const m = await middlebox(o.port);
         try {
-          const res = await negotiateFetch(`https://localhost:${m.port}/`, {}, { backend: cb, krb5Config: cb === 'pure' ? realm.krb5Conf : undefined, target: 'HTTP@localhost', tls: trustBoth() });
+          const res = await negotiateFetch(`https://localhost:${m.port}/`, {}, { backend: cb, krb5Config: cb === 'pure' ? realm.krb5Config : undefined, target: 'HTTP@localhost', tls: trustBoth() });
           if (policy === 'ignore') {
             assert.equal(res.status, 200, `${policy} ${cb}`);
           } else {
@@ -111,7 +111,7 @@ for (const sb of ['pure', 'native'] as Backend[]) {
         const errors: unknown[] = [];
         const { server, port } = await origin(sb, policy, errors);
         try {
-          const res = await negotiateFetch(`https://localhost:${port}/`, {}, { backend: cb, krb5Config: cb === 'pure' ? realm.krb5Conf : undefined, channelBindings: 'none', tls: trustBoth() });
+          const res = await negotiateFetch(`https://localhost:${port}/`, {}, { backend: cb, krb5Config: cb === 'pure' ? realm.krb5Config : undefined, channelBindings: 'none', tls: trustBoth() });
           assert.equal(res.status, policy === 'require' ? 401 : 200, `${policy} ${cb}: ${String(errors[0])}`);
           if (policy === 'require') assert.match(String(errors[0]), /BAD_BINDINGS/);
           await res.arrayBuffer();
@@ -125,11 +125,11 @@ for (const sb of ['pure', 'native'] as Backend[]) {
 
 test(`'require' over plain HTTP: 401 (no TLS channel to bind to), the reason to onError`, async () => {
   const errors: unknown[] = [];
-  const mw = negotiate({ backend: 'pure', keytab: realm.keytab, krb5Config: realm.krb5Conf, channelBindings: 'require', onError: (e) => errors.push(e) });
+  const mw = negotiate({ backend: 'pure', keytab: realm.keytab, krb5Config: realm.krb5Config, channelBindings: 'require', onError: (e) => errors.push(e) });
   const server = createHttpServer((req, res) => mw(req, res, () => res.end('in')));
   const port = await listen(server);
   try {
-    const res = await negotiateFetch(`http://localhost:${port}/`, {}, { backend: 'pure', krb5Config: realm.krb5Conf });
+    const res = await negotiateFetch(`http://localhost:${port}/`, {}, { backend: 'pure', krb5Config: realm.krb5Config });
     assert.equal(res.status, 401);
     assert.match(String(errors[0]), /BAD_BINDINGS.*not come over TLS/);
   } finally {

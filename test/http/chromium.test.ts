@@ -32,7 +32,7 @@ for (const backend of ['pure', 'native'] as Backend[]) {
     if (!needPeer(t, 'chromium')) return;
     if (backend === 'native' && !(await needNative(t, 'mit'))) return;
     const errors: unknown[] = [];
-    const auth = negotiate({ backend, keytab: realm.keytab, krb5Config: realm.krb5Conf, onError: (e) => errors.push(e) } as Parameters<typeof negotiate>[0]);
+    const auth = negotiate({ backend, keytab: realm.keytab, krb5Config: realm.krb5Config, onError: (e) => errors.push(e) } as Parameters<typeof negotiate>[0]);
     const authenticated: string[] = [];
     const server = createServer((req, res) => {
       if (req.url === '/') {

@@ -20,7 +20,7 @@ const REALM = 'HTTP.TEST';
 const realm = httpRealmForFile(REALM, { pac: { userRid: 1105, groupRids: [512] } });
 
 async function serve(backend: Backend, errors: unknown[] = [], o: { mw?: Partial<NegotiateOptions>; server?: ServerOptions } = {}): Promise<{ url: string; server: Server }> {
-  const mw = negotiate({ backend, keytab: realm.keytab, krb5Config: realm.krb5Conf, onError: (e) => errors.push(e), ...o.mw } as Parameters<typeof negotiate>[0]);
+  const mw = negotiate({ backend, keytab: realm.keytab, krb5Config: realm.krb5Config, onError: (e) => errors.push(e), ...o.mw } as Parameters<typeof negotiate>[0]);
   const server = createServer(o.server ?? {}, (req, res) => mw(req, res, () => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ user: req.negotiate!.user, backend: req.negotiate!.info.backend, groups: req.negotiate!.info.pac?.groupSids ?? [] }));
@@ -35,7 +35,7 @@ for (const sb of ['pure', 'native'] as Backend[]) {
       if ((sb === 'native' || cb === 'native') && !(await needNative(t, 'mit'))) return;
       const { url, server } = await serve(sb);
       try {
-        const res = await negotiateFetch(url, {}, { backend: cb, target: 'HTTP@localhost', krb5Config: realm.krb5Conf });
+        const res = await negotiateFetch(url, {}, { backend: cb, target: 'HTTP@localhost', krb5Config: realm.krb5Config });
         assert.equal(res.status, 200);
         const body = await res.json() as { user: string; backend: string; groups: string[] };
         assert.equal(body.user, `alice@${REALM}`);
@@ -91,7 +91,7 @@ for (const sb of ['pure', 'native'] as Backend[]) {
     let connections = 0;
     server.on('connection', () => connections++);
     try {
-      const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf, spnego: { mechs: ['ntlm', 'krb5'] } });
+      const res = await negotiateFetch(url, {}, { backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config, spnego: { mechs: ['ntlm', 'krb5'] } });
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { user: string }).user, `alice@${REALM}`);
       assert.equal(connections, 1, 'the legs shared one keep-alive connection, where the context waited');
@@ -136,7 +136,7 @@ test('the middleware: a half-made context is disposed when its connection closes
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const sockets: Socket[] = [];
   server.on('connection', (s) => sockets.push(s));
-  const init = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf, spnego: { mechs: ['ntlm', 'krb5'] } });
+  const init = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config, spnego: { mechs: ['ntlm', 'krb5'] } });
   try {
     const first = await init.step();
     const r = await get(url, agent, `Negotiate ${Buffer.from(first!).toString('base64')}`);
@@ -155,7 +155,7 @@ test('the middleware: a half-made context is disposed when its connection closes
 
 /** A multi-leg (ntlm listed first: request-mic) logon driven by hand over `agent`'s one connection. */
 async function multiLegLogon(url: string, agent: Agent): Promise<number> {
-  const init = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf, spnego: { mechs: ['ntlm', 'krb5'] } });
+  const init = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config, spnego: { mechs: ['ntlm', 'krb5'] } });
   try {
     let token = await init.step();
     for (let leg = 0; leg < 4; leg++) {
@@ -191,7 +191,7 @@ test('the middleware: 50 multi-leg logons over one keep-alive connection leave n
     assert.equal(sockets.length, 1, 'one keep-alive connection carried every leg');
     // Abandoned half-way 50 times (a new NegTokenInit replaces the waiting context): still one listener.
     for (let i = 0; i < 50; i++) {
-      const init = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Conf, spnego: { mechs: ['ntlm', 'krb5'] } });
+      const init = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: realm.krb5Config, spnego: { mechs: ['ntlm', 'krb5'] } });
       assert.equal((await get(url, agent, `Negotiate ${Buffer.from((await init.step())!).toString('base64')}`)).status, 401);
       init.dispose();
       assert.equal(pendingNegotiations(), 1);

@@ -74,7 +74,7 @@ async function relay(to: string) {
 /** An origin (HTTPS unless secure is false), with our middleware (Kerberos, channel bindings required over TLS) or open. */
 async function origin(auth: boolean, secure = true) {
   setup();
-  const mw = negotiate({ backend: 'pure', keytab: realm.keytab, krb5Config: realm.krb5Conf, channelBindings: secure ? 'require' : 'if-present' });
+  const mw = negotiate({ backend: 'pure', keytab: realm.keytab, krb5Config: realm.krb5Config, channelBindings: secure ? 'require' : 'if-present' });
   const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
     const done = () => res.end(JSON.stringify({ user: req.negotiate?.user ?? null, via: req.headers.via ?? null, proxyAuth: req.headers['proxy-authorization'] ?? null }));
     if (auth) mw(req, res, done);
@@ -94,7 +94,7 @@ for (const scheme of ['ntlm', 'negotiate'] as const) {
     const r = await relay(sq.env.SQUID_URL!);
     const o = await origin(false);
     // Pure NTLM credentials: no Kerberos at the proxy (with 'negotiate', SPNEGO's first token is refused by squid).
-    const proxy = new NegotiateProxyAgent({ proxy: r.url, backend: 'pure', krb5Config: realm.krb5Conf, ntlm: { credentials: NTLM_USER }, scheme, tls: { ca: tls.cert } });
+    const proxy = new NegotiateProxyAgent({ proxy: r.url, backend: 'pure', krb5Config: realm.krb5Config, ntlm: { credentials: NTLM_USER }, scheme, tls: { ca: tls.cert } });
     try {
       for (let i = 0; i < 2; i++) {
         await new Promise((res) => setImmediate(res));
@@ -120,7 +120,7 @@ for (const scheme of ['ntlm', 'negotiate'] as const) {
     if (!sq) return;
     const r = await relay(sq.env.SQUID_URL!);
     const o = await origin(false, false);
-    const proxy = new NegotiateProxyAgent({ proxy: r.url, backend: 'pure', krb5Config: realm.krb5Conf, ntlm: { credentials: NTLM_USER }, scheme });
+    const proxy = new NegotiateProxyAgent({ proxy: r.url, backend: 'pure', krb5Config: realm.krb5Config, ntlm: { credentials: NTLM_USER }, scheme });
     try {
       for (let i = 0; i < 2; i++) {
         const res = await fetch(o.url, { dispatcher: proxy } as RequestInit);
@@ -146,7 +146,7 @@ test('negotiateFetch({ proxy }) over plain HTTP: NTLM at squid, Kerberos at the 
   const o = await origin(true, false);
   const proxy = new NegotiateProxyAgent({ proxy: sq.env.SQUID_URL!, backend: 'pure', ntlm: { credentials: NTLM_USER }, scheme: 'ntlm' });
   try {
-    const res = await negotiateFetch(o.url, {}, { backend: 'pure', krb5Config: realm.krb5Conf, proxy });
+    const res = await negotiateFetch(o.url, {}, { backend: 'pure', krb5Config: realm.krb5Config, proxy });
     assert.equal(res.status, 200);
     const body = await res.json() as { user: string; via: string };
     assert.equal(body.user, `alice@${REALM}`);
@@ -163,7 +163,7 @@ test('negotiateFetch({ proxy }): NTLM at squid (pure NTLM credentials), Kerberos
   const o = await origin(true);
   const proxy = new NegotiateProxyAgent({ proxy: sq.env.SQUID_URL!, backend: 'pure', ntlm: { credentials: NTLM_USER }, scheme: 'ntlm' });
   try {
-    const res = await negotiateFetch(o.url, {}, { backend: 'pure', krb5Config: realm.krb5Conf, proxy, tls: { ca: tls.cert } });
+    const res = await negotiateFetch(o.url, {}, { backend: 'pure', krb5Config: realm.krb5Config, proxy, tls: { ca: tls.cert } });
     assert.equal(res.status, 200);
     assert.equal((await res.json() as { user: string }).user, `alice@${REALM}`);
   } finally {
@@ -176,7 +176,7 @@ test('squid offers only NTLM and the agent has no NTLM credentials: CONNECT and 
   const sq = needSquid(t);
   if (!sq) return;
   // Kerberos credentials only: the Negotiate token goes out, squid answers 407 Proxy-Authenticate: NTLM.
-  const proxy = new NegotiateProxyAgent({ proxy: sq.env.SQUID_URL!, target: 'HTTP@localhost', backend: 'pure', krb5Config: realm.krb5Conf });
+  const proxy = new NegotiateProxyAgent({ proxy: sq.env.SQUID_URL!, target: 'HTTP@localhost', backend: 'pure', krb5Config: realm.krb5Config });
   try {
     await assert.rejects(proxy.connectTunnel(new URL('https://localhost:65000/')), (err: Error & { major?: string }) => {
       assert.equal(err.name, 'GssError', err.message);

@@ -65,7 +65,7 @@ function listen(server: Server | ReturnType<typeof createHttpsServer> | ReturnTy
 /** An origin: with our middleware (auth) or open; counts its TCP connections. */
 async function origin(o: { secure: boolean; auth: boolean; backend?: Backend }) {
   setup();
-  const mw = negotiate({ backend: o.backend ?? 'pure', keytab: realm.keytab, krb5Config: o.backend === 'native' ? undefined : realm.krb5Conf, channelBindings: o.secure ? 'require' : 'if-present' });
+  const mw = negotiate({ backend: o.backend ?? 'pure', keytab: realm.keytab, krb5Config: o.backend === 'native' ? undefined : realm.krb5Config, channelBindings: o.secure ? 'require' : 'if-present' });
   const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
     const done = () => res.end(JSON.stringify({ user: req.negotiate?.user ?? null, via: req.headers.via ?? null, proxyAuth: req.headers['proxy-authorization'] ?? null }));
     if (o.auth) mw(req, res, done);
@@ -78,7 +78,7 @@ async function origin(o: { secure: boolean; auth: boolean; backend?: Backend }) 
   return { server, url: `${o.secure ? 'https' : 'http'}://localhost:${port}/`, connections: () => connections };
 }
 
-const clientOptions = (backend: Backend) => ({ backend, krb5Config: backend === 'pure' ? realm.krb5Conf : undefined });
+const clientOptions = (backend: Backend) => ({ backend, krb5Config: backend === 'pure' ? realm.krb5Config : undefined });
 
 test('squid asks for Negotiate: a request without Proxy-Authorization gets 407 Proxy-Authenticate: Negotiate', async (t) => {
   const sq = needSquid(t);

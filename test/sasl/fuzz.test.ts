@@ -53,7 +53,7 @@ const realm = httpRealmForFile('SASLFUZZ.TEST');
 
 test(`fuzz SaslFraming.push over real RFC 4121 contexts: ${FUZZ_RUNS} inputs, only typed errors`, { timeout: 300_000 }, async () => {
   const ctx = createSaslInitiator('GSSAPI', 'confidentiality', {
-    backend: 'pure', target: 'HTTP/localhost@SASLFUZZ.TEST', krb5Config: realm.krb5Conf, credentials: { principal: 'alice@SASLFUZZ.TEST', password: 'alice-pw' },
+    backend: 'pure', target: 'HTTP/localhost@SASLFUZZ.TEST', krb5Config: realm.krb5Config, credentials: { principal: 'alice@SASLFUZZ.TEST', password: 'alice-pw' },
   });
   const acc = createAcceptor({ backend: 'pure', keytab: realm.keytab, mech: 'kerberos' });
   let t = await ctx.step();

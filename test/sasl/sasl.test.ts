@@ -15,7 +15,7 @@ const realm = httpRealmForFile(REALM);
 
 function pair(mechanism: SaslMechanism, layer: SecurityLayer) {
   const ctx = createSaslInitiator(mechanism, layer, {
-    backend: 'pure', target: `HTTP/localhost@${REALM}`, krb5Config: realm.krb5Conf,
+    backend: 'pure', target: `HTTP/localhost@${REALM}`, krb5Config: realm.krb5Config,
     credentials: { principal: `alice@${REALM}`, password: 'alice-pw' },
   });
   const acc = createAcceptor({ backend: 'pure', keytab: realm.keytab, mech: mechanism === 'GSSAPI' ? 'kerberos' : 'spnego' });
@@ -108,7 +108,7 @@ test('GSS-SPNEGO: the layer is the flags of the context; asking for a layer the 
   // A context made without the SASL flags cannot give confidentiality.
   const { acc } = pair('GSS-SPNEGO', 'none');
   const ctx = createSaslInitiator('GSS-SPNEGO', 'none', {
-    backend: 'pure', target: `HTTP/localhost@${REALM}`, krb5Config: realm.krb5Conf, credentials: { principal: `alice@${REALM}`, password: 'alice-pw' },
+    backend: 'pure', target: `HTTP/localhost@${REALM}`, krb5Config: realm.krb5Config, credentials: { principal: `alice@${REALM}`, password: 'alice-pw' },
   });
   assert.deepEqual(saslInitiatorOptions('GSS-SPNEGO', 'none').flags, { mutual: true, sequence: true, replay: true, integrity: false, confidentiality: false });
   const sasl = new SaslClient({ mechanism: 'GSS-SPNEGO', context: ctx, layer: 'confidentiality' });

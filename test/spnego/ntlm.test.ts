@@ -4,47 +4,30 @@
 // before the first application message, the Kerberos-first rule and the fallback to NTLM when
 // Kerberos cannot start, and the refusals (tampered or missing mechListMIC, an altered mech list,
 // wrong channel bindings), each leaving the context failed.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAcceptor, createInitiator } from '../../lib/api.js';
 import { exchange } from '../../lib/exchange.js';
 import { GssError, UsageError } from '../../lib/errors.js';
-import { startKdc, type Kdc } from '../../lib/kdc/index.js';
 import { decodeNegotiationToken, encodeNegTokenInit, encodeNegTokenResp } from '../../lib/spnego/codec.js';
 import { MechOid } from '../../lib/spnego/oids.js';
 import { decodeAuthenticate, MessageType, NtlmChannelBindingsError, NtlmSession, ntHash } from '../../lib/ntlm/index.js';
 import { MemoryReplayCache } from '../../lib/krb5/replay-cache.js';
 import type { AcceptorOptions, InitiatorOptions, SecurityContext } from '../../lib/context.js';
 import { utf8 } from '../../lib/util/bytes.js';
+import { realmForFile } from '../kdc/realm-for-file.js';
 
 const REALM = 'NTLM.TEST';
-let kdc: Kdc;
-let dir: string;
-let krb5Config: string;
-let keytab: string;
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'spnego-ntlm-'));
-  krb5Config = join(dir, 'krb5.conf');
-  keytab = join(dir, 'http.keytab');
-  kdc = await startKdc({ realm: REALM, principals: [{ name: 'alice', password: 'alice-pw' }, { name: 'HTTP/localhost' }] });
-  kdc.writeKrb5Conf(krb5Config);
-  kdc.writeKeytab(keytab, ['HTTP/localhost']);
-});
-after(async () => {
-  await kdc?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const r = realmForFile(REALM);
 
 const users = (u: string, d: string) => (u.toLowerCase() === 'alice' && d.toUpperCase() === REALM ? ntHash('alice-pw') : undefined);
 const ntlmAcceptor = (o: Partial<AcceptorOptions> = {}) =>
   createAcceptor({ backend: 'pure', spnego: { mechs: ['ntlm'] }, ntlm: { users, replayCache: new MemoryReplayCache() }, ...o });
 /** NTLM only: an NT hash (no password, so no Kerberos) against a host name. */
 const ntlmInitiator = (o: Partial<InitiatorOptions> = {}) =>
-  createInitiator({ backend: 'pure', target: 'HTTP@localhost', ntlm: { credentials: { principal: `${REALM}\\alice`, ntHash: ntHash('alice-pw') } }, krb5Config, ...o });
+  createInitiator({ backend: 'pure', target: 'HTTP@localhost', ntlm: { credentials: { principal: `${REALM}\\alice`, ntHash: ntHash('alice-pw') } }, krb5Config: r.krb5Config, ...o });
 
 const resp = (t: Uint8Array) => {
   const d = decodeNegotiationToken(t);
@@ -136,8 +119,8 @@ test('MS-SPNG 3.3.5.1: after the mechListMIC each direction restarts its RC4 han
 });
 
 test('Kerberos works: offered first, NTLM second, and Kerberos is chosen by an acceptor that has both', async () => {
-  const i = createInitiator({ backend: 'pure', target: 'HTTP@localhost', credentials: { principal: 'alice', password: 'alice-pw' }, ntlm: true, krb5Config });
-  const a = createAcceptor({ backend: 'pure', keytab, ntlm: { users, replayCache: new MemoryReplayCache() } });
+  const i = createInitiator({ backend: 'pure', target: 'HTTP@localhost', credentials: { principal: 'alice', password: 'alice-pw' }, ntlm: true, krb5Config: r.krb5Config });
+  const a = createAcceptor({ backend: 'pure', keytab: r.keytab, ntlm: { users, replayCache: new MemoryReplayCache() } });
   const tokens = await exchange(i, a);
   assert.ok(i.complete && a.complete);
   assert.deepEqual(init(tokens[0]!).mechTypes, [MechOid['ms-krb5'], MechOid.krb5, MechOid.ntlm]);
@@ -147,7 +130,7 @@ test('Kerberos works: offered first, NTLM second, and Kerberos is chosen by an a
 });
 
 test('an acceptor with NTLM only counter-proposes it: request-mic, the three NTLM legs, MICs both ways', async () => {
-  const i = createInitiator({ backend: 'pure', target: 'HTTP@localhost', credentials: { principal: `alice@${REALM}`, password: 'alice-pw' }, ntlm: true, krb5Config });
+  const i = createInitiator({ backend: 'pure', target: 'HTTP@localhost', credentials: { principal: `alice@${REALM}`, password: 'alice-pw' }, ntlm: true, krb5Config: r.krb5Config });
   const a = ntlmAcceptor();
   const tokens = await exchange(i, a);
   assert.ok(i.complete && a.complete);
@@ -169,8 +152,8 @@ test('Kerberos cannot start: the initiator falls back to NTLM, listed alone with
     ['the KDC knows no such service (no ticket obtainable)', { target: 'HTTP@nosuchhost' }],
   ] as const) {
     await t.test(what, async () => {
-      const before = kdc.stats.tgs;
-      const i = createInitiator({ backend: 'pure', credentials: { principal: `alice@${REALM}`, password: 'alice-pw' }, ntlm: true, krb5Config, ...o });
+      const before = r.kdc.stats.tgs;
+      const i = createInitiator({ backend: 'pure', credentials: { principal: `alice@${REALM}`, password: 'alice-pw' }, ntlm: true, krb5Config: r.krb5Config, ...o });
       const a = ntlmAcceptor();
       const tokens = await exchange(i, a);
       assert.ok(i.complete && a.complete);
@@ -179,15 +162,15 @@ test('Kerberos cannot start: the initiator falls back to NTLM, listed alone with
       assert.equal(ntlmType(t0.mechToken), MessageType.NEGOTIATE);
       checkMics(i, a, tokens);
       assert.deepEqual(a.info.ntlm, { user: 'alice', domain: REALM, workstation: '' });
-      if (o.target === 'HTTP@127.0.0.1') assert.equal(kdc.stats.tgs, before, 'no TGS request for an IP address');
+      if (o.target === 'HTTP@127.0.0.1') assert.equal(r.kdc.stats.tgs, before, 'no TGS request for an IP address');
       else {
-        assert.ok(kdc.stats.tgs > before, 'the KDC was asked first');
+        assert.ok(r.kdc.stats.tgs > before, 'the KDC was asked first');
         assert.match(i.info.spnego?.fallbackReason ?? '', /./, 'why Kerberos could not start');
       }
     });
   }
   await t.test('the KDC is unreachable (connection refused)', async () => {
-    const conf = join(dir, 'unreachable.conf');
+    const conf = join(r.dir, 'unreachable.conf');
     writeFileSync(conf, `[libdefaults]\n default_realm = ${REALM}\n dns_lookup_kdc = false\n[realms]\n ${REALM} = {\n  kdc = tcp/127.0.0.1:1\n }\n`);
     const i = createInitiator({ backend: 'pure', target: 'HTTP@localhost', credentials: { principal: `alice@${REALM}`, password: 'alice-pw' }, ntlm: true, krb5Config: conf });
     const a = ntlmAcceptor();
@@ -197,7 +180,7 @@ test('Kerberos cannot start: the initiator falls back to NTLM, listed alone with
     assert.ok(i.info.spnego?.fallbackReason);
   });
   await t.test('without the ntlm option there is no fallback: the Kerberos error stands', async () => {
-    const i = createInitiator({ backend: 'pure', target: 'HTTP@nosuchhost', credentials: { principal: `alice@${REALM}`, password: 'alice-pw' }, krb5Config });
+    const i = createInitiator({ backend: 'pure', target: 'HTTP@nosuchhost', credentials: { principal: `alice@${REALM}`, password: 'alice-pw' }, krb5Config: r.krb5Config });
     await assert.rejects(i.step());
   });
 });
@@ -293,14 +276,14 @@ test("refusals through SPNEGO: tampered or missing mechListMIC either way, an al
 });
 
 test('NTLM options: typed refusals', () => {
-  assert.throws(() => createInitiator({ backend: 'pure', target: 'HTTP@localhost', ntlm: true, krb5Config }), UsageError);
+  assert.throws(() => createInitiator({ backend: 'pure', target: 'HTTP@localhost', ntlm: true, krb5Config: r.krb5Config }), UsageError);
   assert.throws(() => createAcceptor({ backend: 'pure', spnego: { mechs: ['ntlm'] }, ntlm: {} }), UsageError);
-  assert.throws(() => createAcceptor({ backend: 'pure', spnego: { mechs: ['ntlm'] }, ntlm: { userFile: join(dir, 'absent') } }), UsageError);
-  assert.throws(() => createInitiator({ backend: 'pure', target: 'HTTP@localhost', mech: 'kerberos', ntlm: true, credentials: { principal: 'a', password: 'b' }, krb5Config }), UsageError);
+  assert.throws(() => createAcceptor({ backend: 'pure', spnego: { mechs: ['ntlm'] }, ntlm: { userFile: join(r.dir, 'absent') } }), UsageError);
+  assert.throws(() => createInitiator({ backend: 'pure', target: 'HTTP@localhost', mech: 'kerberos', ntlm: true, credentials: { principal: 'a', password: 'b' }, krb5Config: r.krb5Config }), UsageError);
 });
 
 test('the acceptor reads an NTLM_USER_FILE (DOMAIN:USER:PASSWORD)', async () => {
-  const f = join(dir, 'users');
+  const f = join(r.dir, 'users');
   writeFileSync(f, `${REALM}:alice:alice-pw\n`);
   const i = ntlmInitiator();
   const a = createAcceptor({ backend: 'pure', spnego: { mechs: ['ntlm'] }, ntlm: { userFile: f, replayCache: new MemoryReplayCache() } });
