@@ -2,49 +2,32 @@
 // their TGT and service tickets (counted at the KDC), acceptors share the keytab's replay cache
 // whatever credential they come from, a keytab rotation is picked up without a restart, and a
 // credential of the wrong usage, backend or state is refused with UsageError.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireCredentials, createAcceptor, createInitiator } from '../../lib/api.js';
 import { isCredential, type Credential } from '../../lib/credentials.js';
 import { KerberosError, UsageError } from '../../lib/errors.js';
 import { exchange } from '../../lib/exchange.js';
-import { startKdc, type Kdc } from '../../lib/kdc/index.js';
+import { startKdc } from '../../lib/kdc/index.js';
 import { requestInitialTicket } from '../../lib/krb5/client/as.js';
 import { FileCcache } from '../../lib/krb5/ccache.js';
 import { Keytab, readKeytab } from '../../lib/krb5/keytab.js';
 import { readFileSync } from 'node:fs';
 import { ErrorCode } from '../../lib/krb5/constants.js';
 import { PureInitiateCredential } from '../../lib/pure/credentials.js';
+import { realmForFile } from '../kdc/realm-for-file.js';
 
 const REALM = 'CREDS.TEST';
-let kdc: Kdc;
-let dir: string;
-let krb5Config: string;
-let keytab: string;
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'spnego-creds-'));
-  krb5Config = join(dir, 'krb5.conf');
-  keytab = join(dir, 'http.keytab');
-  kdc = await startKdc({
-    realm: REALM,
-    principals: [{ name: 'alice', password: 'alice-pw' }, { name: 'bob', password: 'bob-pw' }, { name: 'HTTP/localhost' }, { name: 'HTTP/other' }, { name: 'HTTP/rot' }],
-  });
-  kdc.writeKrb5Conf(krb5Config);
-  kdc.writeKeytab(keytab, ['HTTP/localhost', 'HTTP/other']);
-});
-after(async () => {
-  await kdc?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+const r = realmForFile(REALM, {
+  principals: [{ name: 'alice', password: 'alice-pw' }, { name: 'bob', password: 'bob-pw' }, { name: 'HTTP/localhost' }, { name: 'HTTP/other' }, { name: 'HTTP/rot' }],
+  keytab: ['HTTP/localhost', 'HTTP/other'],
 });
 
 const alice = { principal: 'alice', password: 'alice-pw' };
-const initCred = (credentials: object = alice) => acquireCredentials({ usage: 'initiate', backend: 'pure', krb5Config, credentials: credentials as never });
-const acceptCred = (o: { keytab?: string; principal?: string } = {}) => acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config, keytab: o.keytab ?? keytab, principal: o.principal });
+const initCred = (credentials: object = alice) => acquireCredentials({ usage: 'initiate', backend: 'pure', krb5Config: r.krb5Config, credentials: credentials as never });
+const acceptCred = (o: { keytab?: string; principal?: string } = {}) => acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config: r.krb5Config, keytab: o.keytab ?? r.keytab, principal: o.principal });
 
 async function handshake(ic: Credential, ac: Credential, target = 'HTTP@localhost') {
   const i = createInitiator({ credentials: ic, target });
@@ -76,27 +59,27 @@ test('acquireCredentials: a pure initiate and accept credential; contexts made f
 });
 
 test('a pure initiator on a cached credential sends no KDC request for a target it already has a ticket for', async () => {
-  const as0 = kdc.stats.as;
+  const as0 = r.kdc.stats.as;
   const ic = await initCred();
   const ac = await acceptCred();
   try {
-    assert.ok(kdc.stats.as - as0 >= 1, 'the AS exchange (with its pre-authentication round) at acquire time');
-    const tgs0 = kdc.stats.tgs;
+    assert.ok(r.kdc.stats.as - as0 >= 1, 'the AS exchange (with its pre-authentication round) at acquire time');
+    const tgs0 = r.kdc.stats.tgs;
     await handshake(ic, ac);
-    assert.equal(kdc.stats.tgs - tgs0, 1, 'the first context asks for the service ticket');
-    const before = { as: kdc.stats.as, tgs: kdc.stats.tgs };
+    assert.equal(r.kdc.stats.tgs - tgs0, 1, 'the first context asks for the service ticket');
+    const before = { as: r.kdc.stats.as, tgs: r.kdc.stats.tgs };
     for (let n = 0; n < 5; n++) await handshake(ic, ac);
-    assert.deepEqual({ as: kdc.stats.as, tgs: kdc.stats.tgs }, before, 'five more contexts: no KDC request at all');
+    assert.deepEqual({ as: r.kdc.stats.as, tgs: r.kdc.stats.tgs }, before, 'five more contexts: no KDC request at all');
     // Concurrent first contexts for a new target share one TGS exchange.
     await Promise.all([1, 2, 3].map(() => handshake(ic, ac, 'HTTP/other')));
-    assert.equal(kdc.stats.tgs - before.tgs, 1, 'one TGS for three concurrent contexts to a new target');
+    assert.equal(r.kdc.stats.tgs - before.tgs, 1, 'one TGS for three concurrent contexts to a new target');
     assert.equal((ic as PureInitiateCredential).cachedTickets, 2);
     // The option forms still work, and get their own ticket each time (no credential to keep it in).
-    const tgs1 = kdc.stats.tgs;
-    const i = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config, credentials: alice });
+    const tgs1 = r.kdc.stats.tgs;
+    const i = createInitiator({ backend: 'pure', target: 'HTTP@localhost', krb5Config: r.krb5Config, credentials: alice });
     await exchange(i, createAcceptor({ credentials: ac }));
     assert.ok(i.complete);
-    assert.equal(kdc.stats.tgs - tgs1, 1);
+    assert.equal(r.kdc.stats.tgs - tgs1, 1);
   } finally {
     ic.dispose();
     ac.dispose();
@@ -107,11 +90,11 @@ test('two credentials for the same user never share tickets: each gets its own T
   const ac = await acceptCred();
   const c1 = await initCred();
   await handshake(c1, ac);
-  const before = { as: kdc.stats.as, tgs: kdc.stats.tgs };
+  const before = { as: r.kdc.stats.as, tgs: r.kdc.stats.tgs };
   const c2 = await initCred();
   await handshake(c2, ac);
-  assert.ok(kdc.stats.as > before.as, 'its own AS exchange');
-  assert.equal(kdc.stats.tgs - before.tgs, 1, 'its own service ticket');
+  assert.ok(r.kdc.stats.as > before.as, 'its own AS exchange');
+  assert.equal(r.kdc.stats.tgs - before.tgs, 1, 'its own service ticket');
   // A wrong password is not let through by someone else's cached TGT: the KDC refuses it.
   await assert.rejects(initCred({ principal: 'alice', password: 'wrong' }), KerberosError);
   for (const c of [ac, c1, c2]) c.dispose();
@@ -119,8 +102,8 @@ test('two credentials for the same user never share tickets: each gets its own T
 
 test('a ticket within a minute of its end time is not used: the credential asks the KDC again', async () => {
   const short = await startKdc({ realm: 'SHORT.TEST', maxTicketLifetime: 61, principals: [{ name: 'carol', password: 'carol-pw' }, { name: 'HTTP/localhost' }] });
-  const conf = join(dir, 'short.conf');
-  const kt = join(dir, 'short.keytab');
+  const conf = join(r.dir, 'short.conf');
+  const kt = join(r.dir, 'short.keytab');
   short.writeKrb5Conf(conf);
   short.writeKeytab(kt, ['HTTP/localhost']);
   try {
@@ -150,7 +133,7 @@ test('replay: the same AP-REQ to acceptors from two different credentials (and a
     assert.ok(first.complete);
     const replayed = createAcceptor({ credentials: ac2, mech: 'kerberos' });
     await assert.rejects(replayed.step(apReq), (e: unknown) => e instanceof KerberosError && e.errorCode === ErrorCode.KRB_AP_ERR_REPEAT);
-    const oldStyle = createAcceptor({ backend: 'pure', keytab, krb5Config, mech: 'kerberos' } as never);
+    const oldStyle = createAcceptor({ backend: 'pure', keytab: r.keytab, krb5Config: r.krb5Config, mech: 'kerberos' } as never);
     await assert.rejects(oldStyle.step(apReq), (e: unknown) => e instanceof KerberosError && e.errorCode === ErrorCode.KRB_AP_ERR_REPEAT);
   } finally {
     for (const c of [ic, ac1, ac2]) c.dispose();
@@ -171,8 +154,8 @@ test('principal restriction: an accept credential for HTTP/other refuses a ticke
 });
 
 test('keytab rotation: a new kvno written to the file is used without a restart; tickets under the old kvno keep working while it is there', async () => {
-  const kt = join(dir, 'rot.keytab');
-  kdc.writeKeytab(kt, ['HTTP/rot']);
+  const kt = join(r.dir, 'rot.keytab');
+  r.kdc.writeKeytab(kt, ['HTTP/rot']);
   const ac = await acceptCred({ keytab: kt });
   const oldCred = await initCred();
   try {
@@ -180,15 +163,15 @@ test('keytab rotation: a new kvno written to the file is used without a restart;
     const oldEntries = readKeytab(readFileSync(kt));
     assert.ok(oldEntries.every((e) => e.kvno === 1));
     // The KDC's key changes (kvno 2) and the new keys are added next to the old ones.
-    kdc.addPrincipal({ name: 'HTTP/rot', password: 'rotated-secret', kvno: 2 });
-    new Keytab([...oldEntries, ...kdc.keytab(['HTTP/rot'])], kt).save();
+    r.kdc.addPrincipal({ name: 'HTTP/rot', password: 'rotated-secret', kvno: 2 });
+    new Keytab([...oldEntries, ...r.kdc.keytab(['HTTP/rot'])], kt).save();
     await sleep(1100); // the credential looks at the file at most once a second
     const newCred = await initCred();
     await handshake(newCred, ac, 'HTTP/rot');
     // The first credential still holds its kvno 1 ticket: still accepted.
     await handshake(oldCred, ac, 'HTTP/rot');
     // The old kvno removed from the file: its tickets are refused, the new ones still work.
-    new Keytab(kdc.keytab(['HTTP/rot']), kt).save();
+    new Keytab(r.kdc.keytab(['HTTP/rot']), kt).save();
     await sleep(1100);
     const i = createInitiator({ credentials: oldCred, target: 'HTTP/rot' });
     await assert.rejects(exchange(i, createAcceptor({ credentials: ac })), (e: unknown) => e instanceof KerberosError && e.errorCode === ErrorCode.KRB_AP_ERR_BADKEYVER);
@@ -202,15 +185,15 @@ test('keytab rotation: a new kvno written to the file is used without a restart;
 
 test('a client keytab and a ccache as initiate credentials', async () => {
   const ac = await acceptCred();
-  const ckt = join(dir, 'bob.keytab');
-  new Keytab(kdc.keytab(['bob']), ckt).save();
+  const ckt = join(r.dir, 'bob.keytab');
+  new Keytab(r.kdc.keytab(['bob']), ckt).save();
   const kc = await initCred({ principal: 'bob', keytab: ckt });
   assert.equal(kc.info.principal, `bob@${REALM}`);
   const { a } = await handshake(kc, ac);
   assert.equal(a.info.initiatorName, `bob@${REALM}`);
   const client = { realm: REALM, name: { nameType: 1, nameString: ['alice'] } };
-  const tgt = await requestInitialTicket({ kdcs: [{ host: kdc.host, port: kdc.port }], client, secret: { password: 'alice-pw' }, etypes: [18] });
-  const cc = join(dir, 'ccache');
+  const tgt = await requestInitialTicket({ kdcs: [{ host: r.kdc.host, port: r.kdc.port }], client, secret: { password: 'alice-pw' }, etypes: [18] });
+  const cc = join(r.dir, 'ccache');
   FileCcache.create(cc, client, [tgt]);
   const cc1 = await initCred({ ccache: `FILE:${cc}` });
   assert.equal(cc1.info.principal, `alice@${REALM}`);
@@ -259,6 +242,6 @@ test('the wrong usage or backend is a UsageError; backend auto with a credential
 });
 
 test("acquireCredentials with backend 'native' and a library that does not load: UsageError saying why", async () => {
-  await assert.rejects(acquireCredentials({ usage: 'accept', backend: 'native', gssapiLibrary: '/nonexistent/libgssapi_krb5.so.2', keytab }), (e: unknown) =>
+  await assert.rejects(acquireCredentials({ usage: 'accept', backend: 'native', gssapiLibrary: '/nonexistent/libgssapi_krb5.so.2', keytab: r.keytab }), (e: unknown) =>
     e instanceof UsageError && /backend 'native' is not available/.test(e.message));
 });

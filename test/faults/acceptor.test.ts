@@ -3,39 +3,26 @@
 // request fails); a client clock skewed to the limit (accepted, its replay entry kept until
 // ctime + skew) and past it (KRB_AP_ERR_SKEW); the acceptor credential disposed while handshakes
 // are in flight (those finish, later ones are refused with UsageError, nothing else happens).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireCredentials, createInitiator } from '../../lib/api.js';
 import type { Credential } from '../../lib/credentials.js';
 import { KerberosError, UsageError } from '../../lib/errors.js';
 import { negotiate, type NegotiateOptions } from '../../lib/http/index.js';
-import { startKdc, type Kdc } from '../../lib/kdc/index.js';
 import { ErrorCode } from '../../lib/krb5/constants.js';
 import { Keytab, readKeytab } from '../../lib/krb5/keytab.js';
 import { MemoryReplayCache, type ReplayCache } from '../../lib/krb5/replay-cache.js';
 import { send } from '../cluster/cluster.js';
+import { realmForFile } from '../kdc/realm-for-file.js';
 
 const REALM = 'ACCEPTOR-FAULTS.TEST';
-let kdc: Kdc;
-let dir: string;
-let krb5Config: string;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'spnego-acc-faults-'));
-  krb5Config = join(dir, 'krb5.conf');
-  kdc = await startKdc({ realm: REALM, principals: [{ name: 'alice', password: 'alice-pw' }, { name: 'HTTP/localhost' }] });
-  kdc.writeKrb5Conf(krb5Config);
-});
-after(async () => {
-  await kdc?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const r = realmForFile(REALM);
 
-const alice = () => acquireCredentials({ usage: 'initiate', backend: 'pure', krb5Config, credentials: { principal: 'alice', password: 'alice-pw' } as never });
+const alice = () => acquireCredentials({ usage: 'initiate', backend: 'pure', krb5Config: r.krb5Config, credentials: { principal: 'alice', password: 'alice-pw' } as never });
 
 async function serve(o: NegotiateOptions, errors: unknown[]): Promise<{ url: string; server: Server }> {
   const mw = negotiate({ ...o, onError: (e) => errors.push(e) });
@@ -69,9 +56,9 @@ async function handshake(url: string, ctx: ReturnType<typeof createInitiator>): 
 }
 
 test('keytab rotated while serving: kvno 2 added, the KDC switched, old clients drained, kvno 1 removed: no request fails', async (t) => {
-  const kt = join(dir, 'rot.keytab');
-  kdc.writeKeytab(kt, ['HTTP/localhost']);
-  const ac = await acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config, keytab: kt });
+  const kt = join(r.dir, 'rot.keytab');
+  r.kdc.writeKeytab(kt, ['HTTP/localhost']);
+  const ac = await acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config: r.krb5Config, keytab: kt });
   const errors: unknown[] = [];
   const { url, server } = await serve({ credentials: ac }, errors);
   const oldClient = await alice();
@@ -91,8 +78,8 @@ test('keytab rotated while serving: kvno 2 added, the KDC switched, old clients 
     await sleep(500);
     // 1. The new key goes into the keytab next to the old one (the service learns it first).
     const oldEntries = readKeytab(readFileSync(kt));
-    kdc.addPrincipal({ name: 'HTTP/localhost', password: 'rotated-secret', kvno: 2 });
-    new Keytab([...oldEntries, ...kdc.keytab(['HTTP/localhost'])], kt).save();
+    r.kdc.addPrincipal({ name: 'HTTP/localhost', password: 'rotated-secret', kvno: 2 });
+    new Keytab([...oldEntries, ...r.kdc.keytab(['HTTP/localhost'])], kt).save();
     phase = 'both';
     await sleep(1300); // the credential looks at the file at most once a second
     // 2. The KDC now issues kvno 2 tickets: new clients get them; the old client keeps its kvno 1 ticket.
@@ -100,7 +87,7 @@ test('keytab rotated while serving: kvno 2 added, the KDC switched, old clients 
     phase = 'new';
     await sleep(800);
     // 3. Old clients gone (every loop has moved to the new credential): kvno 1 is removed.
-    new Keytab(kdc.keytab(['HTTP/localhost']), kt).save();
+    new Keytab(r.kdc.keytab(['HTTP/localhost']), kt).save();
     phase = 'removed';
     await sleep(1500);
   } finally {
@@ -122,11 +109,11 @@ test('keytab rotated while serving: kvno 2 added, the KDC switched, old clients 
 });
 
 test('client clock skewed to the limit: accepted, the replay entry kept until max(now, ctime) + skew; past it: KRB_AP_ERR_SKEW (37)', async (t) => {
-  kdc.writeKeytab(join(dir, 'skew.keytab'), ['HTTP/localhost']);
+  r.kdc.writeKeytab(join(r.dir, 'skew.keytab'), ['HTTP/localhost']);
   const expiries: { expiresAt: Date; at: number }[] = [];
   const mem = new MemoryReplayCache();
   const recording: ReplayCache = { checkAndStore: (id, expiresAt) => { expiries.push({ expiresAt, at: Date.now() }); return mem.checkAndStore(id, expiresAt); } };
-  const ac = await acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config, keytab: join(dir, 'skew.keytab'), replayCache: recording });
+  const ac = await acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config: r.krb5Config, keytab: join(r.dir, 'skew.keytab'), replayCache: recording });
   const cred = await alice();
   const SKEW = 300; // krb5.conf clockskew default
   try {
@@ -162,14 +149,14 @@ test('client clock skewed to the limit: accepted, the replay entry kept until ma
 });
 
 test('the acceptor credential disposed while handshakes are in flight: those finish (200), later ones fail with UsageError (next(err))', async () => {
-  kdc.writeKeytab(join(dir, 'disp.keytab'), ['HTTP/localhost']);
+  r.kdc.writeKeytab(join(r.dir, 'disp.keytab'), ['HTTP/localhost']);
   // A replay cache that holds every check until released: the handshakes are mid-step when the credential goes.
   let release!: () => void;
   const gate = new Promise<void>((r) => { release = r; });
   let held = 0;
   const mem = new MemoryReplayCache();
   const slow: ReplayCache = { checkAndStore: async (id, exp) => { held++; await gate; return mem.checkAndStore(id, exp); } };
-  const ac = await acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config, keytab: join(dir, 'disp.keytab'), replayCache: slow });
+  const ac = await acquireCredentials({ usage: 'accept', backend: 'pure', krb5Config: r.krb5Config, keytab: join(r.dir, 'disp.keytab'), replayCache: slow });
   const errors: unknown[] = [];
   const { url, server } = await serve({ credentials: ac }, errors);
   const cred = await alice();
