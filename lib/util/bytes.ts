@@ -1,8 +1,11 @@
 /** Small byte helpers shared by every module (Uint8Array in, Uint8Array out; Buffers are accepted). */
 
+/** The two lowercase hex digits of each byte value, built once. */
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function toHex(b: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < b.length; i++) s += b[i]!.toString(16).padStart(2, '0');
+  for (let i = 0; i < b.length; i++) s += HEX_BYTE[b[i]!]!;
   return s;
 }
 

@@ -85,9 +85,15 @@ export function children(n: Node, path: string): Node[] {
 
 /** The single value inside an EXPLICIT tag (or an APPLICATION tag wrapping one SEQUENCE). */
 export function inner(n: Node, path: string): Node {
+  if ((n.tag & 0x20) === 0) throw new DecodeError(path, 'expected a constructed encoding', n.start);
+  // The one child must fill the contents; otherwise children() walks them all for the same
+  // errors as before (a malformed later child, or the count in the message).
+  if (n.contentStart < n.end) {
+    const first = readNode(n.buf, n.contentStart, n.end, path);
+    if (first.end === n.end) return first;
+  }
   const kids = children(n, path);
-  if (kids.length !== 1) throw new DecodeError(path, `explicit tag must hold exactly one value, found ${kids.length}`, n.start);
-  return kids[0]!;
+  throw new DecodeError(path, `explicit tag must hold exactly one value, found ${kids.length}`, n.start);
 }
 
 export function contents(n: Node): Uint8Array {
@@ -289,8 +295,16 @@ function lengthOctets(n: number): number {
 
 /** tag | length | the parts, in one allocation. */
 export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  return tlvOf(tag, parts);
+}
+
+/**
+ * tlv over an array of parts, skipping undefined ones (absent optional fields). The array form
+ * spares encSeq a filtered copy and a spread on every SEQUENCE it writes.
+ */
+function tlvOf(tag: number, parts: readonly (Uint8Array | undefined)[]): Uint8Array {
   let n = 0;
-  for (const p of parts) n += p.length;
+  for (const p of parts) if (p !== undefined) n += p.length;
   const hl = 1 + lengthOctets(n);
   const out = new Uint8Array(hl + n);
   out[0] = tag;
@@ -301,6 +315,7 @@ export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
   }
   let o = hl;
   for (const p of parts) {
+    if (p === undefined) continue;
     out.set(p, o);
     o += p.length;
   }
@@ -309,14 +324,14 @@ export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
 
 /** SEQUENCE of the given encodings, skipping absent (undefined) optional fields. */
 export function encSeq(...parts: (Uint8Array | undefined)[]): Uint8Array {
-  return tlv(Tag.SEQUENCE, ...parts.filter((p): p is Uint8Array => p !== undefined));
+  return tlvOf(Tag.SEQUENCE, parts);
 }
 
 /** EXPLICIT [n] around an encoding; undefined stays undefined (optional field absent). */
 export function explicit(n: number, v: Uint8Array): Uint8Array;
 export function explicit(n: number, v: Uint8Array | undefined): Uint8Array | undefined;
 export function explicit(n: number, v: Uint8Array | undefined): Uint8Array | undefined {
-  return v === undefined ? undefined : tlv(ctxTag(n), v);
+  return v === undefined ? undefined : tlvOf(ctxTag(n), [v]);
 }
 
 export function encApplication(n: number, v: Uint8Array): Uint8Array {
@@ -395,7 +410,7 @@ export function encKerberosFlags(v: number): Uint8Array {
 }
 
 /** SEQUENCE OF the given encodings. */
-export const encSeqOf = <T>(items: readonly T[], fn: (v: T) => Uint8Array) => tlv(Tag.SEQUENCE, ...items.map(fn));
+export const encSeqOf = <T>(items: readonly T[], fn: (v: T) => Uint8Array) => tlvOf(Tag.SEQUENCE, items.map(fn));
 
 /** Helper for optional fields: encodes `v` with `fn` under [n] when defined. */
 export function opt<T>(n: number, v: T | undefined, fn: (v: T) => Uint8Array): Uint8Array | undefined {
