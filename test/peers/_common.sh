@@ -13,7 +13,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "must run as root (apt-get, binding daem
 apt_install() {
   local missing=() p
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   # Tests never install: scripts/install-peers.sh (run by .ci/run) does.
@@ -48,7 +48,7 @@ pid_alive() {
   pid=$(tr -dc '0-9' < "$f")
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   if [ -n "$want" ]; then
-    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$want" || return 1
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -- "$want" >/dev/null || return 1
   fi
   return 0
 }
@@ -72,7 +72,7 @@ stop_pidfile() {
 # port_in_use PORT [ADDR] : true if something listens (tcp or udp) on PORT
 port_in_use() {
   local port=$1
-  ss -Hlntu 2>/dev/null | awk '{print $5}' | grep -Eq "[:.]${port}\$"
+  ss -Hlntu 2>/dev/null | awk '{print $5}' | grep -E "[:.]${port}\$" >/dev/null
 }
 
 # free_port START : first free port >= START

@@ -107,7 +107,7 @@ fi
 
 # --- verify: no credentials -> 407 with Proxy-Authenticate: <scheme> ---
 hdrs=$(curl -sS -o /dev/null -D - --max-time 10 -x "http://$ADDR:$PORT" "http://localhost:9/" || true)
-printf '%s\n' "$hdrs" | grep -qE '^HTTP/1\.[01] 407' || die "expected 407 from squid, got: $(printf '%s' "$hdrs" | head -1)"
-printf '%s\n' "$hdrs" | grep -qi "^Proxy-Authenticate: $SCHEME" || die "squid does not offer $SCHEME: $hdrs"
+printf '%s\n' "$hdrs" | grep -E '^HTTP/1\.[01] 407' >/dev/null || die "expected 407 from squid, got: $(printf '%s' "$hdrs" | head -1)"
+printf '%s\n' "$hdrs" | grep -i "^Proxy-Authenticate: $SCHEME" >/dev/null || die "squid does not offer $SCHEME: $hdrs"
 log "squid up on $ADDR:$PORT ($SCHEME via $HELPER)"
 print_env
