@@ -8,7 +8,7 @@ import { GssError, KerberosError } from '../errors.js';
 import { ApOptions, AuthorizationDataType, ChecksumType, EncType, ErrorCode, KeyUsage, TicketFlags } from './constants.js';
 import {
   type ApReq, type Authenticator, type EncTicketPart, type KrbCred, type EncKrbCredPart,
-  decodeApReq, decodeAuthenticator, decodeEncTicketPart, encodeApRep, encodeEncApRepPart, encodeKrbError,
+  decodeApReq, decodeAuthenticator, decodeEncTicketPart, apRepNode, encodeEncApRepPart, encodeKrbError,
   decodeKrbCred, decodeEncKrbCredPart, decodeAdEtypeNegotiation, findAuthorizationData, hasFlag,
   decodeKerbApOptions, KERB_AP_OPTIONS_CBT,
 } from './asn1/index.js';
@@ -142,7 +142,7 @@ export class Krb5Acceptor {
       const acceptorSubkey = subkeyEnctype === 23 ? undefined : generateKey(subkeyEnctype, { allowWeak: this.p.allowWeak });
       const acceptorSeq = new DataView(getCryptoProvider().randomBytes(4).buffer).getUint32(0) & 0x3fffffff;
       const encPart = encodeEncApRepPart({ ctime: auth.ctime, cusec: auth.cusec, subkey: acceptorSubkey, seqNumber: acceptorSeq });
-      token = frameKrb5Token(TokId.AP_REP, encodeApRep({
+      token = frameKrb5Token(TokId.AP_REP, apRepNode({
         encPart: { etype: ticket.key.enctype, cipher: encrypt(ticket.key, KeyUsage.AP_REP_ENCPART, encPart, { allowWeak: this.p.allowWeak }) },
       }));
       session = new Krb5Session({

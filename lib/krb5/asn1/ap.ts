@@ -3,11 +3,11 @@ import { ApplicationTag, MessageType } from '../constants.js';
 import {
   type Node, SeqReader, decFixed, decApplicationSeq, topApplication, readOptional as optional, readRequired as required,
   compact, decUInt32, decMicroseconds, decKerberosTime, decKerberosFlags, encApplication, encSeq, explicit, opt,
-  encInteger, encUInt32, encMicroseconds, encKerberosTime, encKerberosFlags,
+  encInteger, encUInt32, encMicroseconds, encKerberosTime, encKerberosFlags, Tag, ctxTag, appTag, type DerNode, derNode,
 } from './der.js';
 import {
   type PrincipalName, type EncryptedData, type Key, type Checksum, type AuthorizationData,
-  decRealm, encRealm, decPrincipalName, encPrincipalName, decEncryptedData, encEncryptedData, decEncryptionKey,
+  decRealm, encRealm, decPrincipalName, encPrincipalName, decEncryptedData, encEncryptedData, encryptedDataNode, decEncryptionKey,
   encEncryptionKey, decChecksum, encChecksum, decAuthorizationData, encAuthorizationData,
 } from './basic.js';
 import { type Ticket, decTicket, encTicket } from './ticket.js';
@@ -111,10 +111,13 @@ function decApRepSeq(n: Node, path: string): ApRep {
   return { encPart };
 }
 export function encodeApRep(v: ApRep): Uint8Array {
-  return encApplication(
-    MessageType.KRB_AP_REP,
-    encSeq(explicit(0, encInteger(5)), explicit(1, encInteger(MessageType.KRB_AP_REP)), explicit(2, encEncryptedData(v.encPart))),
-  );
+  return apRepNode(v).bytes();
+}
+
+/** The AP-REP left unwritten (DerNode), for a caller that writes it inside a larger token. */
+export function apRepNode(v: ApRep): DerNode {
+  return derNode(appTag(MessageType.KRB_AP_REP), derNode(Tag.SEQUENCE,
+    explicit(0, encInteger(5)), explicit(1, encInteger(MessageType.KRB_AP_REP)), derNode(ctxTag(2), encryptedDataNode(v.encPart))));
 }
 export const decodeApRep = (b: Uint8Array): ApRep => topApplication(b, MessageType.KRB_AP_REP, 'AP-REP', decApRepSeq);
 
@@ -137,15 +140,12 @@ function decEncApRepPartSeq(n: Node, path: string): EncApRepPart {
   return compact(v);
 }
 export function encodeEncApRepPart(v: EncApRepPart): Uint8Array {
-  return encApplication(
-    ApplicationTag.EncAPRepPart,
-    encSeq(
-      explicit(0, encKerberosTime(v.ctime)),
-      explicit(1, encMicroseconds(v.cusec, 'cusec')),
-      opt(2, v.subkey, encEncryptionKey),
-      opt(3, v.seqNumber, (s) => encUInt32(s, 'seq-number')),
-    ),
-  );
+  return derNode(appTag(ApplicationTag.EncAPRepPart), derNode(Tag.SEQUENCE,
+    explicit(0, encKerberosTime(v.ctime)),
+    explicit(1, encMicroseconds(v.cusec, 'cusec')),
+    opt(2, v.subkey, encEncryptionKey),
+    opt(3, v.seqNumber, (s) => encUInt32(s, 'seq-number')),
+  )).bytes();
 }
 export const decodeEncApRepPart = (b: Uint8Array): EncApRepPart =>
   topApplication(b, ApplicationTag.EncAPRepPart, 'EncAPRepPart', decEncApRepPartSeq);

@@ -24,6 +24,9 @@ import {
   encOctets,
   encKerberosString,
   encKerberosTime,
+  DerNode,
+  derNode,
+  ctxTag,
 } from './der.js';
 
 export type { PrincipalName, Key, EncryptedData, Checksum };
@@ -66,7 +69,13 @@ export function decEncryptedData(n: Node, path: string): EncryptedData {
   return kvno === undefined ? { etype, cipher } : { etype, kvno, cipher };
 }
 export function encEncryptedData(v: EncryptedData): Uint8Array {
-  return encSeq(explicit(0, encInt32(v.etype, 'etype')), opt(1, v.kvno, (k) => encUInt32(k, 'kvno')), explicit(2, encOctets(v.cipher)));
+  return encryptedDataNode(v).bytes();
+}
+
+/** EncryptedData left unwritten (DerNode): the cipher is copied once, into the enclosing message. */
+export function encryptedDataNode(v: EncryptedData): DerNode {
+  return derNode(Tag.SEQUENCE, explicit(0, encInt32(v.etype, 'etype')), opt(1, v.kvno, (k) => encUInt32(k, 'kvno')),
+    derNode(ctxTag(2), derNode(Tag.OCTET_STRING, v.cipher)));
 }
 export const encodeEncryptedData = encEncryptedData;
 export const decodeEncryptedData = (b: Uint8Array) => topSeq(b, 'EncryptedData', decEncryptedData);

@@ -305,15 +305,8 @@ export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
 function tlvOf(tag: number, parts: readonly (Uint8Array | undefined)[]): Uint8Array {
   let n = 0;
   for (const p of parts) if (p !== undefined) n += p.length;
-  const hl = 1 + lengthOctets(n);
-  const out = new Uint8Array(hl + n);
-  out[0] = tag;
-  if (n < 0x80) out[1] = n;
-  else {
-    out[1] = 0x80 | (hl - 2);
-    for (let i = hl - 1, v = n; i >= 2; i--, v = Math.floor(v / 256)) out[i] = v & 0xff;
-  }
-  let o = hl;
+  const out = new Uint8Array(1 + lengthOctets(n) + n);
+  let o = writeHeader(out, 0, tag, n);
   for (const p of parts) {
     if (p === undefined) continue;
     out.set(p, o);
@@ -321,6 +314,59 @@ function tlvOf(tag: number, parts: readonly (Uint8Array | undefined)[]): Uint8Ar
   }
   return out;
 }
+
+/** Writes tag | DER length of `n` at `at`; returns where the contents go. */
+function writeHeader(out: Uint8Array, at: number, tag: number, n: number): number {
+  const hl = 1 + lengthOctets(n);
+  out[at] = tag;
+  if (n < 0x80) out[at + 1] = n;
+  else {
+    out[at + 1] = 0x80 | (hl - 2);
+    for (let i = at + hl - 1, v = n; i >= at + 2; i--, v = Math.floor(v / 256)) out[i] = v & 0xff;
+  }
+  return at + hl;
+}
+
+/**
+ * A TLV whose bytes are written later, inside its parent's single allocation: a message nested
+ * several levels deep (AP-REP > EncryptedData > OCTET STRING, then the GSS framing) is otherwise
+ * copied once per level, each copy of more than 64 bytes an ArrayBuffer of its own.
+ */
+export class DerNode {
+  /** Bytes of the whole encoding (tag, length, contents). */
+  readonly size: number;
+  private readonly contentLength: number;
+  constructor(readonly tag: number, readonly parts: readonly (Uint8Array | DerNode | undefined)[]) {
+    let n = 0;
+    for (const p of parts) if (p !== undefined) n += p instanceof DerNode ? p.size : p.length;
+    this.contentLength = n;
+    this.size = 1 + lengthOctets(n) + n;
+  }
+
+  /** Writes the encoding at `at` in `out` (which must have room for `size` bytes); returns the end. */
+  writeTo(out: Uint8Array, at: number): number {
+    let o = writeHeader(out, at, this.tag, this.contentLength);
+    for (const p of this.parts) {
+      if (p === undefined) continue;
+      if (p instanceof DerNode) o = p.writeTo(out, o);
+      else {
+        out.set(p, o);
+        o += p.length;
+      }
+    }
+    return o;
+  }
+
+  /** The encoding, in one allocation. */
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    this.writeTo(out, 0);
+    return out;
+  }
+}
+
+/** tag | length | parts, written when the outermost node is (DerNode). */
+export const derNode = (tag: number, ...parts: (Uint8Array | DerNode | undefined)[]): DerNode => new DerNode(tag, parts);
 
 /** SEQUENCE of the given encodings, skipping absent (undefined) optional fields. */
 export function encSeq(...parts: (Uint8Array | undefined)[]): Uint8Array {

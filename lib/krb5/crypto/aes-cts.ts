@@ -9,6 +9,13 @@ import { getCryptoProvider, prepareAesCbc, type AesCbc, type CryptoProvider } fr
 
 const B = 16;
 
+/**
+ * Where ctsDecryptWith reorders ciphertext (public bytes only) for inputs up to its size: one
+ * array reused, not an ArrayBuffer per message. Safe because the cipher call that reads it is
+ * synchronous and returns its own array (AesCbc.decrypt leaves `data` as it is).
+ */
+const reorderScratch = new Uint8Array(4096);
+
 /** The zero-padded buffer ctsEncryptPadded wants for `n` bytes of plaintext. */
 export function ctsPadded(n: number): Uint8Array {
   return new Uint8Array(Math.ceil(n / B) * B);
@@ -52,7 +59,7 @@ export function ctsDecryptWith(cbc: AesCbc, iv: Uint8Array, data: Uint8Array): U
   // D(C_m) = (P_m || 0...) XOR C_{m-1}, so C_{m-1} = partial || D(C_m)[r..]. With C_{m-1} rebuilt,
   // plain CBC over C_1..C_{m-2}, C_{m-1}, C_m gives P_1..P_m (then zeros): one cipher call.
   const d = cbc.decrypt(new Uint8Array(B), cLastFull);
-  const ordered = new Uint8Array(m * B);
+  const ordered = m * B <= reorderScratch.length ? reorderScratch.subarray(0, m * B) : new Uint8Array(m * B);
   ordered.set(data.subarray(0, (m - 2) * B));
   ordered.set(cPartial, (m - 2) * B);
   ordered.set(d.subarray(r), (m - 2) * B + r);

@@ -6,7 +6,7 @@
 import { ctsEncryptPadded, ctsDecryptWith, ctsPadded } from './aes-cts.js';
 import { DerivedKind, derived } from './key-cache.js';
 import { nfold } from './nfold.js';
-import { type AesCbc, getCryptoProvider, prepareAesCbc, prepareMac } from './provider.js';
+import { type AesCbc, type CryptoProvider, getCryptoProvider, prepareAesCbc, prepareAesEcb, prepareMac } from './provider.js';
 import { type Profile, usageConstant, splitTag, verifyTag, pbkdf2Iterations } from './profile.js';
 
 const ZERO_IV = new Uint8Array(16);
@@ -39,25 +39,62 @@ function foldedUsage(usage: number, kind: number): Uint8Array {
   return f;
 }
 
+/**
+ * DR (as dr() above) of several 16-byte folded constants under one base key with one AES-ECB:
+ * the first blocks of all of them in one call, the second blocks (32-byte keys) in another.
+ * E(f) then E(E(f)) is what CBC under a zero IV over f || 0 computes.
+ */
+function drMany(p: CryptoProvider, key: Uint8Array, keyBytes: number, folded: readonly Uint8Array[]): Uint8Array[] {
+  const ecb = prepareAesEcb(p, key);
+  const input = new Uint8Array(folded.length * 16);
+  folded.forEach((f, i) => input.set(f, i * 16));
+  const first = ecb(input);
+  const second = keyBytes > 16 ? ecb(first) : undefined;
+  return folded.map((_, i) => {
+    const k = new Uint8Array(keyBytes);
+    k.set(first.subarray(i * 16, i * 16 + 16));
+    if (second) k.set(second.subarray(i * 16, i * 16 + keyBytes - 16), 16);
+    return k;
+  });
+}
+
+/**
+ * Usages that come in pairs on one key, one per direction of the same exchange: the AP-REQ
+ * authenticator and the AP-REP enc-part (RFC 4120 section 7.5.1 usages 11 and 12, both under the
+ * ticket session key), and the RFC 4121 acceptor/initiator seal (22, 24) and sign (23, 25) usages
+ * of a context key. Deriving one derives its partner too, with the same cipher on the base key and
+ * the same two cipher calls: a fresh session key costs one cipher object on it instead of two
+ * (it showed in the acceptor's profile). The partner's prepared cipher and HMAC are built lazily.
+ */
+const PARTNER_USAGE: Readonly<Record<number, number>> = { 11: 12, 12: 11, 22: 24, 24: 22, 23: 25, 25: 23 };
+
 function make(enctype: 17 | 18, name: string, keyBytes: 16 | 32, checksumType: number): Profile {
   // s2kparams: a 4-byte big-endian iteration count, default 4096 (RFC 3962 section 4)
   const iterations = (params?: Uint8Array) => pbkdf2Iterations(name, params, 4096);
   /** DK = random-to-key(DR(...)); random-to-key is the identity for AES (RFC 3962 section 6). */
   const dkOnce = (key: Uint8Array, constant: Uint8Array) => dr(prepareAesCbc(getCryptoProvider(), key), keyBytes, nfold(constant, 128));
   // The cipher on the base key is transient (built per derivation, not cached): kept, it would stay
-  // with every context key for the context's life, and each usage is derived once anyway.
-  // Ke and Ki go together (encrypt and decrypt need both), derived with one cipher.
+  // with every context key for the context's life. Ke and Ki go together (encrypt and decrypt need
+  // both), derived with one cipher; so does the partner usage's set, if any (PARTNER_USAGE).
   const encKeys = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KE, (p) => {
-    const base = prepareAesCbc(p, key);
-    return {
-      ke: prepareAesCbc(p, dr(base, keyBytes, foldedUsage(usage, DerivedKind.KE))),
-      ki: prepareMac(p, 'sha1', dr(base, keyBytes, foldedUsage(usage, DerivedKind.KI))),
-    };
+    const partner = PARTNER_USAGE[usage];
+    const folded = [foldedUsage(usage, DerivedKind.KE), foldedUsage(usage, DerivedKind.KI)];
+    if (partner !== undefined) folded.push(foldedUsage(partner, DerivedKind.KE), foldedUsage(partner, DerivedKind.KI));
+    const dks = drMany(p, key, keyBytes, folded);
+    const set = (i: number) => ({ ke: prepareAesCbc(p, dks[i]!), ki: prepareMac(p, 'sha1', dks[i + 1]!) });
+    if (partner !== undefined) derived(key, enctype, partner, DerivedKind.KE, () => set(2));
+    return set(0);
   });
   const ke = (key: Uint8Array, usage: number) => encKeys(key, usage).ke;
   const ki = (key: Uint8Array, usage: number) => encKeys(key, usage).ki;
-  const kc = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KC, (p) =>
-    prepareMac(p, 'sha1', dr(prepareAesCbc(p, key), keyBytes, foldedUsage(usage, DerivedKind.KC))));
+  const kc = (key: Uint8Array, usage: number) => derived(key, enctype, usage, DerivedKind.KC, (p) => {
+    const partner = PARTNER_USAGE[usage];
+    const folded = [foldedUsage(usage, DerivedKind.KC)];
+    if (partner !== undefined) folded.push(foldedUsage(partner, DerivedKind.KC));
+    const dks = drMany(p, key, keyBytes, folded);
+    if (partner !== undefined) derived(key, enctype, partner, DerivedKind.KC, () => prepareMac(p, 'sha1', dks[1]!));
+    return prepareMac(p, 'sha1', dks[0]!);
+  });
   return {
     enctype, name, keyBytes, checksumType, checksumBytes: 12, blockSize: 16, confounderBytes: 16, weak: false,
     stringToKey(password, salt, params) {

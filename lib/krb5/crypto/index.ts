@@ -69,6 +69,13 @@ export function makeChecksumOf(key: Key, usage: number, parts: [Uint8Array, ...U
   return profileFor(key, opts).checksum(key.keyvalue, usage, ...parts);
 }
 
+/** verifyChecksum over the concatenation of `parts`, without copying them into one array first. */
+export function verifyChecksumOf(key: Key, usage: number, parts: [Uint8Array, ...Uint8Array[]], checksum: Uint8Array, cksumtype?: number, opts: CryptoOptions = {}): void {
+  const p = profileFor(key, opts);
+  if (cksumtype !== undefined && cksumtype !== p.checksumType) throw new UsageError(`checksum type ${cksumtype} does not go with ${p.name}`);
+  if (!constantTimeEqual(p.checksum(key.keyvalue, usage, ...parts), checksum)) throw new IntegrityError('checksum does not verify');
+}
+
 /** Verifies a checksum in constant time; throws IntegrityError on mismatch. */
 export function verifyChecksum(key: Key, usage: number, data: Uint8Array, checksum: Uint8Array, cksumtype?: number, opts: CryptoOptions = {}): void {
   if (!constantTimeEqual(makeChecksum(key, usage, data, cksumtype, opts), checksum)) throw new IntegrityError('checksum does not verify');

@@ -36,7 +36,12 @@ export interface CryptoProvider {
   aesCbc?(key: Uint8Array): AesCbc;
   /** Optional: a prepared HMAC (prepareMac falls back to hmac). */
   mac?(hash: HashName, key: Uint8Array): Mac;
+  /** Optional: AES-ECB under one key, for a few key derivations (prepareAesEcb falls back to aesCbc). */
+  aesEcb?(key: Uint8Array): AesEcb;
 }
+
+/** AES-ECB encryption without padding under one key: each 16-byte block of `data` on its own. */
+export type AesEcb = (data: Uint8Array) => Uint8Array;
 
 const aesName = (key: Uint8Array) => {
   if (key.length === 16) return 'aes-128-cbc';
@@ -147,6 +152,15 @@ export const nodeProvider: CryptoProvider = {
     new Promise((resolve, reject) => nodeCrypto.pbkdf2(password, salt, iterations, length, hash, (err, key) => (err ? reject(err) : resolve(u8(key))))),
   randomBytes: (n) => random.take(n),
   aesCbc: (key) => new NodeAesCbc(key),
+  aesEcb(key) {
+    // One cipher object for all the blocks of all the calls: the base key's derivations of a
+    // fresh session key (aes-sha1.ts) are two calls on it.
+    const ecb = nodeCrypto.createCipheriv(key.length === 16 ? 'aes-128-ecb' : 'aes-256-ecb', key, null).setAutoPadding(false);
+    return (data) => {
+      checkBlocks(data);
+      return u8(ecb.update(data));
+    };
+  },
   mac(hash, key) {
     // A KeyObject makes each HMAC cheaper but costs more to build than one HMAC: from the second use.
     let k: Uint8Array | nodeCrypto.KeyObject = Uint8Array.from(key);
@@ -165,6 +179,18 @@ export function prepareAesCbc(p: CryptoProvider, key: Uint8Array): AesCbc {
   if (p.aesCbc) return p.aesCbc(key);
   const k = Uint8Array.from(key);
   return { encrypt: (iv, data) => p.aesCbcEncrypt(k, iv, data), decrypt: (iv, data) => p.aesCbcDecrypt(k, iv, data) };
+}
+
+/** The provider's AES-ECB for `key`, or one made of one-block CBC encryptions under a zero IV. */
+export function prepareAesEcb(p: CryptoProvider, key: Uint8Array): AesEcb {
+  if (p.aesEcb) return p.aesEcb(key);
+  const cbc = prepareAesCbc(p, key);
+  return (data) => {
+    checkBlocks(data);
+    const out = new Uint8Array(data.length);
+    for (let i = 0; i < data.length; i += 16) out.set(cbc.encrypt(ZERO_IV, data.slice(i, i + 16)), i);
+    return out;
+  };
 }
 
 /** The provider's prepared HMAC for `key`, or one made of its one-shot hmac. */

@@ -8,6 +8,7 @@ import { GssError } from '../../errors.js';
 import { derLength, encodeOid, readDerLength, unframeToken } from '../../gssapi/token.js';
 import { bytesEqual } from '../../util/bytes.js';
 import { Krb5MechOid, MessageType } from '../constants.js';
+import { DerNode } from '../asn1/der.js';
 
 export const TokId = { AP_REQ: 0x0100, AP_REP: 0x0200, KRB_ERROR: 0x0300 } as const;
 
@@ -15,10 +16,14 @@ const KRB5_OIDS: string[] = [Krb5MechOid.krb5, Krb5MechOid.msKrb5, Krb5MechOid.k
 /** The same OIDs' DER contents, encoded once (framing is on every handshake). */
 const KRB5_OID_BYTES = KRB5_OIDS.map((o) => encodeOid(o));
 
-/** RFC 2743 3.1: 0x60 len | 06 len OID | TOK_ID | body, written in one allocation. */
-export function frameKrb5Token(tokId: number, body: Uint8Array): Uint8Array {
+/**
+ * RFC 2743 3.1: 0x60 len | 06 len OID | TOK_ID | body, written in one allocation (a DerNode body
+ * is written straight into it).
+ */
+export function frameKrb5Token(tokId: number, body: Uint8Array | DerNode): Uint8Array {
   const oid = KRB5_OID_BYTES[0]!;
-  const innerLen = 2 + oid.length + 2 + body.length;
+  const bodyLen = body instanceof DerNode ? body.size : body.length;
+  const innerLen = 2 + oid.length + 2 + bodyLen;
   const len = derLength(innerLen);
   const out = new Uint8Array(1 + len.length + innerLen);
   out[0] = 0x60;
@@ -30,7 +35,8 @@ export function frameKrb5Token(tokId: number, body: Uint8Array): Uint8Array {
   o += oid.length;
   out[o++] = tokId >> 8;
   out[o++] = tokId & 0xff;
-  out.set(body, o);
+  if (body instanceof DerNode) body.writeTo(out, o);
+  else out.set(body, o);
   return out;
 }
 

@@ -6,7 +6,7 @@
  */
 import { DecodeError, IntegrityError, KerberosError, UsageError } from '../../errors.js';
 import { ErrorCode } from '../constants.js';
-import { makeChecksum, verifyChecksum, getEncType } from '../crypto/index.js';
+import { makeChecksum, verifyChecksumOf, getEncType } from '../crypto/index.js';
 import type { Key } from '../types.js';
 import type { PacInfo } from '../../context.js';
 import { decodeLogonInfo, encodeLogonInfo, fromFiletime, toFiletime, type KerbValidationInfo } from './logon-info.js';
@@ -170,19 +170,36 @@ export function decodePac(bytes: Uint8Array): Pac {
   return pac;
 }
 
+/** Zeros standing in for the signatures in signedParts (never written to). */
+const ZEROS = new Uint8Array(64);
+
 /**
  * The PAC with the server and KDC signatures zeroed: what the server checksum covers (MS-PAC 2.8.1).
- * The ticket and full-PAC signatures (2.8.3, 2.8.5) are made first and stay in.
+ * The ticket and full-PAC signatures (2.8.3, 2.8.5) are made first and stay in. As the pieces to
+ * checksum one after the other (views of the PAC around runs of zeros), not a copy of the PAC.
  */
-function zeroedForSigning(pac: Pac): Uint8Array {
-  const copy = pac.bytes.slice();
+function signedParts(pac: Pac): [Uint8Array, ...Uint8Array[]] {
+  const zeroed: [number, number][] = [];
   for (const b of pac.buffers) {
     if (b.type === PacBufferType.SERVER_CHECKSUM || b.type === PacBufferType.PRIVSVR_CHECKSUM) {
       const s = decodeSignature(b, 'PAC_SIGNATURE_DATA');
-      copy.fill(0, s.at, s.at + s.signature.length);
+      zeroed.push([s.at, s.at + s.signature.length]);
     }
   }
-  return copy;
+  zeroed.sort((x, y) => x[0] - y[0]);
+  const bytes = pac.bytes;
+  const parts: Uint8Array[] = [];
+  let at = 0; // bytes before `at` are in parts already
+  for (const [start, end] of zeroed) {
+    if (start > at) parts.push(bytes.subarray(at, start));
+    const from = Math.max(start, at);
+    if (end > from) {
+      parts.push(end - from <= ZEROS.length ? ZEROS.subarray(0, end - from) : new Uint8Array(end - from));
+      at = end;
+    }
+  }
+  parts.push(bytes.subarray(at));
+  return parts as [Uint8Array, ...Uint8Array[]];
 }
 
 /**
@@ -194,7 +211,7 @@ export function verifyPac(pac: Pac, serviceKey: Key, ticket: { clientName: strin
   const sig = pac.serverSignature;
   if (!sig) throw new KerberosError(ErrorCode.KRB_AP_ERR_MODIFIED, 'KRB_AP_ERR_MODIFIED', 'the PAC has no server signature');
   try {
-    verifyChecksum(serviceKey, KERB_NON_KERB_CKSUM_SALT, zeroedForSigning(pac), sig.signature, sig.signatureType, { allowWeak: true });
+    verifyChecksumOf(serviceKey, KERB_NON_KERB_CKSUM_SALT, signedParts(pac), sig.signature, sig.signatureType, { allowWeak: true });
   } catch (e) {
     if (e instanceof IntegrityError) throw new KerberosError(ErrorCode.KRB_AP_ERR_MODIFIED, 'KRB_AP_ERR_MODIFIED', 'the PAC server signature does not verify with the service key');
     // A signature type that does not go with the service key: not what the KDC wrote either.
