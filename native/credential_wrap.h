@@ -37,8 +37,9 @@ class CredentialWrap : public Napi::ObjectWrap<Derived> {
   // Made by acquireCredential() only: `new GssCredential()` from JS holds nothing and is refused by contexts.
   explicit CredentialWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Derived>(info) {}
 
-  // The state of a live credential of this addon; nullptr (and *why set) for anything else or a disposed one.
-  static std::shared_ptr<State> StateOf(const Napi::Value& v, std::string* why) {
+  // The state of a live credential of this addon, of the usage a context of this role needs; nullptr
+  // (and *why set) for anything else, a disposed one or the other usage.
+  static std::shared_ptr<State> StateOf(const Napi::Value& v, bool initiator, std::string* why) {
     if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(constructor.Value())) {
       *why = "credential: not a credential of this addon";
       return nullptr;
@@ -46,6 +47,10 @@ class CredentialWrap : public Napi::ObjectWrap<Derived> {
     CredentialWrap* c = Derived::Unwrap(v.As<Napi::Object>());
     if (!c || !c->state_) {
       *why = c && c->disposed_ ? "the credential was disposed" : "credential: not acquired";
+      return nullptr;
+    }
+    if (c->state_->initiator != initiator) {
+      *why = initiator ? "an acceptor credential (usage 'accept') cannot make an initiator" : "an initiator credential (usage 'initiate') cannot make an acceptor";
       return nullptr;
     }
     return c->state_;

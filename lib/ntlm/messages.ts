@@ -276,18 +276,8 @@ export function decodeChallenge(b: Uint8Array): ChallengeMessage {
 
 // ---- AUTHENTICATE_MESSAGE (2.2.1.3) ----
 
-export interface AuthenticateFields {
-  flags: number;
-  lmChallengeResponse: Uint8Array;
-  ntChallengeResponse: Uint8Array;
-  domain: string;
-  user: string;
-  workstation: string;
-  encryptedRandomSessionKey: Uint8Array;
-  version?: NtlmVersion;
-  /** Lay out a MIC field (filled with these 16 bytes); absent: the payload starts at 72. */
-  mic?: Uint8Array;
-}
+/** What encodeAuthenticate writes: the message's fields; `mic` lays out a MIC field (filled with these 16 bytes), absent: the payload starts at 72. */
+export type AuthenticateFields = Omit<AuthenticateMessage, 'type'>;
 
 export function encodeAuthenticate(m: AuthenticateFields): Uint8Array {
   const flags = (m.flags | (m.version ? NegotiateFlags.NTLMSSP_NEGOTIATE_VERSION : 0)) >>> 0;

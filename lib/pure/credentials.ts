@@ -128,10 +128,7 @@ export class PureAcceptCredential implements Credential {
     this.only = o.principal ? realmName(o.principal, config.defaultRealm) : undefined;
     this.replayCache = o.replayCache ?? defaultReplayCache(replayIdentity);
     this.delegatedCcache = o.delegatedCcache;
-    const budget = o.turnBudgetMs;
-    if (budget !== undefined && !(budget >= 0 && Number.isFinite(budget))) {
-      throw new UsageError(`turnBudgetMs must be a finite number of milliseconds >= 0 (0: no yielding), got ${String(budget)}`);
-    }
+    const budget = msOption('turnBudgetMs', o.turnBudgetMs, '0: no yielding');
     this.turns = budget === undefined ? sharedTurns : budget === 0 ? undefined : new TurnBudget(budget);
   }
 
@@ -232,8 +229,8 @@ export interface KdcTimeouts {
   requestTimeoutMs?: number;
 }
 
-/** A timeout option: a finite number of ms, positive (or 0 when `zero` says what 0 means). */
-function timeoutOption(name: string, v: unknown, zero?: string): number | undefined {
+/** An option in ms (a timeout, a budget): a finite number, positive (or 0 when `zero` says what 0 means). */
+function msOption(name: string, v: unknown, zero?: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (v === 0 && !zero)) {
     throw new UsageError(`${name} must be a ${zero ? 'non-negative' : 'positive'} number of milliseconds${zero ? ` (${zero})` : ''}, not ${JSON.stringify(v) ?? String(v)}`);
@@ -246,8 +243,8 @@ function timeoutOption(name: string, v: unknown, zero?: string): number | undefi
  * (Heimdal, per attempt) and request_timeout (MIT 1.22, total); bad values refused now, by name.
  */
 export function kdcTransport(config: Krb5Config, t: KdcTimeouts = {}): TransportOptions {
-  const kdcTimeoutMs = timeoutOption('kdcTimeoutMs', t.kdcTimeoutMs);
-  const requestTimeoutMs = timeoutOption('requestTimeoutMs', t.requestTimeoutMs, '0: no total bound');
+  const kdcTimeoutMs = msOption('kdcTimeoutMs', t.kdcTimeoutMs);
+  const requestTimeoutMs = msOption('requestTimeoutMs', t.requestTimeoutMs, '0: no total bound');
   return {
     udpPreferenceLimit: config.udpPreferenceLimit,
     timeoutMs: kdcTimeoutMs ?? config.kdcTimeout * 1000,

@@ -14,7 +14,6 @@ export class TurnBudget {
   /** performance.now() when the running turn's first take() came; -1 between turns. */
   private turnStart = -1;
   private readonly waiting: (() => void)[] = [];
-  private draining = false;
 
   /** `now`: a monotonic clock in ms (performance.now; injectable for tests). */
   constructor(readonly budgetMs: number, private readonly now: () => number = () => performance.now()) {}
@@ -37,17 +36,13 @@ export class TurnBudget {
     return this.waiting.length;
   }
 
-  /** In the check phase, after the poll phase that started the turn. */
+  /**
+   * In the check phase, after the poll phase that started the turn: a new turn for the waiting
+   * steps. At most one is pending, and none while release() runs (turnStart stays set until it ends).
+   */
   private readonly endTurn = (): void => {
-    if (this.waiting.length === 0) {
-      this.turnStart = -1;
-      return;
-    }
     this.turnStart = this.now();
-    if (!this.draining) {
-      this.draining = true;
-      this.release();
-    }
+    this.release();
   };
 
   /**
@@ -57,12 +52,10 @@ export class TurnBudget {
   private readonly release = (): void => {
     if (this.waiting.length === 0) {
       // Nobody left: the next take() starts a turn of its own (and schedules its end).
-      this.draining = false;
       this.turnStart = -1;
       return;
     }
     if (this.now() - this.turnStart >= this.budgetMs) {
-      this.draining = false;
       setImmediate(this.endTurn);
       return;
     }

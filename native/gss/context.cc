@@ -159,13 +159,9 @@ GssContext::GssContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GssCon
   Napi::Value credential = o.Get("credential");
   if (!credential.IsUndefined()) {
     std::string why;
-    s.credential = GssCredential::StateOf(credential, &why);
+    s.credential = GssCredential::StateOf(credential, s.initiator, &why);
     if (!s.credential) {
       Napi::Error::New(env, why).ThrowAsJavaScriptException();
-      return;
-    }
-    if (s.credential->initiator != s.initiator) {
-      Napi::Error::New(env, s.initiator ? "an acceptor credential (usage 'accept') cannot make an initiator" : "an initiator credential (usage 'initiate') cannot make an acceptor").ThrowAsJavaScriptException();
       return;
     }
     if (s.credential->lib != lib) {

@@ -11,11 +11,12 @@
 import { after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { encodeKrbError } from '../../lib/krb5/asn1/error.js';
 import { sendToKdc } from '../../lib/krb5/client/transport.js';
 import { ErrorCode } from '../../lib/krb5/constants.js';
 import { type FileRealm, realmForFile } from '../kdc/realm-for-file.js';
+import { kdcTcpServer, tcpRecord } from '../kdc/tcp-kdc.js';
 
 export type Behaviour = 'pass' | 'drop' | 'truncate' | 'garbage' | 'too-big' | { delayMs: number };
 
@@ -46,30 +47,14 @@ export async function faultyKdc(realm: string, upstreamPort: number, init: { udp
     if (b === 'garbage') return new Uint8Array(randomBytes(rep.length));
     return rep;
   };
-  const sockets = new Set<Socket>();
-  const tcp: Server = createServer((sock) => {
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-    sock.on('error', () => sock.destroy());
-    let buf = Buffer.alloc(0);
-    sock.on('data', async (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length < 4 || buf.length < 4 + buf.readUInt32BE(0)) return;
-      const req = new Uint8Array(buf.subarray(4, 4 + buf.readUInt32BE(0)));
-      buf = Buffer.alloc(0);
-      k.seen.tcp++;
-      const b = k.tcp;
-      try {
-        const rep = await reply(b, req, 'tcp');
-        if (!rep) return;
-        const hdr = Buffer.alloc(4);
-        hdr.writeUInt32BE(rep.length);
-        // Truncated: the record says its full length, half of it comes, then the connection closes.
-        sock.end(b === 'truncate' ? Buffer.concat([hdr, rep.subarray(0, rep.length >> 1)]) : Buffer.concat([hdr, rep]));
-      } catch {
-        sock.destroy();
-      }
-    });
+  const { server: tcp, closeAll } = kdcTcpServer(async (req) => {
+    k.seen.tcp++;
+    const b = k.tcp;
+    const rep = await reply(b, req, 'tcp');
+    if (!rep) return undefined;
+    // Truncated: the record says its full length, half of it comes, then the connection closes.
+    const record = tcpRecord(rep);
+    return b === 'truncate' ? record.subarray(0, 4 + (rep.length >> 1)) : record;
   });
   let udp: UdpSocket | undefined;
   // One port for both transports, as a KDC has: take a TCP port, then the same for UDP (retry if taken).
@@ -104,8 +89,7 @@ export async function faultyKdc(realm: string, upstreamPort: number, init: { udp
     }
   });
   k.close = async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => tcp.close(() => r()));
+    await closeAll();
     await new Promise<void>((r) => u.close(() => r()));
   };
   return k;

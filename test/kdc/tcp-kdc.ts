@@ -3,7 +3,7 @@
  * request is recorded and answered by `answer`, which may forward it to a real KDC and edit the
  * reply (a forged ETYPE-INFO2) or record what our client sends (fuzz seeds).
  */
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { sendToKdc } from '../../lib/krb5/client/transport.js';
 
 export interface TcpKdc {
@@ -13,8 +13,19 @@ export interface TcpKdc {
   close(): Promise<void>;
 }
 
-export async function tcpKdc(answer: (req: Uint8Array) => Uint8Array | Promise<Uint8Array>): Promise<TcpKdc> {
-  const requests: Uint8Array[] = [];
+/** A reply as one TCP record: its 4-byte big-endian length, then the bytes. */
+export function tcpRecord(rep: Uint8Array): Buffer {
+  const hdr = Buffer.alloc(4);
+  hdr.writeUInt32BE(rep.length);
+  return Buffer.concat([hdr, rep]);
+}
+
+/**
+ * A TCP server (not yet listening) reading one framed request per connection: `handle` gets it and
+ * returns the bytes to write before the connection ends, or undefined to write nothing and keep it
+ * open (a hung KDC); a throw destroys the connection. `closeAll` ends the connections it holds.
+ */
+export function kdcTcpServer(handle: (req: Uint8Array) => Promise<Uint8Array | undefined>): { server: Server; closeAll: () => Promise<void> } {
   const sockets = new Set<Socket>();
   const server = createServer((sock) => {
     sockets.add(sock);
@@ -26,26 +37,29 @@ export async function tcpKdc(answer: (req: Uint8Array) => Uint8Array | Promise<U
       if (buf.length < 4 || buf.length < 4 + buf.readUInt32BE(0)) return;
       const req = new Uint8Array(buf.subarray(4, 4 + buf.readUInt32BE(0)));
       buf = Buffer.alloc(0);
-      requests.push(req);
       try {
-        const rep = await answer(req);
-        const hdr = Buffer.alloc(4);
-        hdr.writeUInt32BE(rep.length);
-        sock.end(Buffer.concat([hdr, rep]));
+        const out = await handle(req);
+        if (out) sock.end(out);
       } catch {
         sock.destroy();
       }
     });
   });
+  const closeAll = () => new Promise<void>((resolve) => {
+    for (const s of sockets) s.destroy();
+    server.close(() => resolve());
+  });
+  return { server, closeAll };
+}
+
+export async function tcpKdc(answer: (req: Uint8Array) => Uint8Array | Promise<Uint8Array>): Promise<TcpKdc> {
+  const requests: Uint8Array[] = [];
+  const { server, closeAll } = kdcTcpServer(async (req) => {
+    requests.push(req);
+    return tcpRecord(await answer(req));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    requests,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
+  return { port: (server.address() as { port: number }).port, requests, close: closeAll };
 }
 
 /** Forwards each request to the KDC at 127.0.0.1:`port` over TCP and passes its reply through `edit`. */

@@ -203,3 +203,19 @@ start_apache() {
     wait_tcp "$ADDR" "$PORT" 10 || die "apache did not start, see $S/logs/error.log"
   fi
 }
+
+# The recipes' command line, [up|env|stop|clean] [STATE_DIR] [MORE...]: sets cmd, S (created,
+# absolute) and PEER_MORE (the arguments after STATE_DIR). `up` without a STATE_DIR makes one,
+# /tmp/NAME.XXXXXX; with NAME empty the state dir must be given.
+peer_args() {
+  local name=$1; shift
+  cmd=up
+  case "${1:-}" in up|env|stop|clean) cmd=$1; shift;; esac
+  S=${1:-}
+  PEER_MORE=("${@:2}")
+  if [ -z "$S" ]; then
+    [ "$cmd" = up ] && [ -n "$name" ] || die "usage: $0 $cmd STATE_DIR"
+    S=$(mktemp -d "/tmp/$name.XXXXXX")
+  fi
+  mkdir -p "$S"; S=$(cd "$S" && pwd)
+}

@@ -17,14 +17,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/_common.sh"
 
-cmd=up
-case "${1:-}" in up|env|stop|clean) cmd=$1; shift;; esac
-S=${1:-}
-if [ -z "$S" ]; then
-  [ "$cmd" = up ] || die "usage: $0 $cmd STATE_DIR"
-  S=$(mktemp -d /tmp/apache-ntlm.XXXXXX)
-fi
-mkdir -p "$S"; S=$(cd "$S" && pwd)
+peer_args apache-ntlm "$@"
 ADDR=${APACHE_ADDR:-127.0.0.1}
 assert_loopback "$ADDR"
 NUSER=${NTLM_PEER_USER:-EXAMPLE\\alice}

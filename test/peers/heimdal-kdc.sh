@@ -20,14 +20,7 @@ KSTASH=$H/usr/sbin/kstash
 KINIT=$H/usr/bin/kinit.heimdal
 KGETCRED=$H/usr/bin/kgetcred
 
-cmd=up
-case "${1:-}" in up|env|stop|clean) cmd=$1; shift;; esac
-S=${1:-}
-if [ -z "$S" ]; then
-  [ "$cmd" = up ] || die "usage: $0 $cmd STATE_DIR"
-  S=$(mktemp -d /tmp/heimdal-kdc.XXXXXX)
-fi
-mkdir -p "$S"; S=$(cd "$S" && pwd)
+peer_args heimdal-kdc "$@"
 REALM=HEIMDAL.TEST
 ADDR=127.0.0.1
 PW_ALICE=alice-Heimdal-Passw0rd

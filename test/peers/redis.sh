@@ -13,11 +13,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/_common.sh"
 
-cmd=up
-case "${1:-}" in up|env|stop|clean) cmd=$1; shift;; esac
-S=${1:-}
-[ -n "$S" ] || die "usage: $0 $cmd STATE_DIR"
-mkdir -p "$S"; S=$(cd "$S" && pwd)
+peer_args "" "$@"
 # shellcheck disable=SC1091
 [ -f "$S/settings.env" ] && . "$S/settings.env"
 REDIS_ADDR=${REDIS_ADDR:-127.0.0.1}

@@ -17,11 +17,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/_common.sh"
 
-cmd=up
-case "${1:-}" in up|env|stop|clean) cmd=$1; shift;; esac
-S=${1:-}
-[ -n "$S" ] || die "usage: $0 $cmd STATE_DIR"
-mkdir -p "$S"; S=$(cd "$S" && pwd)
+peer_args "" "$@"
 ADDR=${SQUID_ADDR:-127.0.0.1}
 assert_loopback "$ADDR"
 AUTH=${SQUID_AUTH:-negotiate}

@@ -303,16 +303,7 @@ export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
  * spares encSeq a filtered copy and a spread on every SEQUENCE it writes.
  */
 function tlvOf(tag: number, parts: readonly (Uint8Array | undefined)[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) if (p !== undefined) n += p.length;
-  const out = new Uint8Array(1 + lengthOctets(n) + n);
-  let o = writeHeader(out, 0, tag, n);
-  for (const p of parts) {
-    if (p === undefined) continue;
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return new DerNode(tag, parts).bytes();
 }
 
 /** Writes tag | DER length of `n` at `at`; returns where the contents go. */

@@ -6,22 +6,11 @@
 import { ctsEncryptPadded, ctsDecryptWith, ctsPadded } from './aes-cts.js';
 import { DerivedKind, derived } from './key-cache.js';
 import { nfold } from './nfold.js';
-import { type AesCbc, type CryptoProvider, getCryptoProvider, prepareAesCbc, prepareAesEcb, prepareMac } from './provider.js';
+import { type CryptoProvider, getCryptoProvider, prepareAesCbc, prepareAesEcb, prepareMac } from './provider.js';
 import { type Profile, usageConstant, splitTag, verifyTag, pbkdf2Iterations } from './profile.js';
 
 const ZERO_IV = new Uint8Array(16);
 const utf8 = (s: string) => new TextEncoder().encode(s);
-
-/**
- * RFC 3961 section 5.1: DR(Key, Constant) = k-truncate(E(Key, n-fold(Constant)) || E(Key, previous)...).
- * E chained on its own output is CBC with a zero IV over n-fold(Constant) followed by zero blocks:
- * one cipher call for any key length.
- */
-function dr(base: AesCbc, keyBytes: number, folded: Uint8Array): Uint8Array {
-  const blocks = new Uint8Array(Math.ceil(keyBytes / 16) * 16);
-  blocks.set(folded);
-  return base.encrypt(ZERO_IV, blocks).slice(0, keyBytes);
-}
 
 /**
  * n-fold(usage constant) to 128 bits. Memoised for the usages in use (RFC 4120 and RFC 4121 numbers
@@ -40,9 +29,9 @@ function foldedUsage(usage: number, kind: number): Uint8Array {
 }
 
 /**
- * DR (as dr() above) of several 16-byte folded constants under one base key with one AES-ECB:
- * the first blocks of all of them in one call, the second blocks (32-byte keys) in another.
- * E(f) then E(E(f)) is what CBC under a zero IV over f || 0 computes.
+ * RFC 3961 section 5.1: DR(Key, Constant) = k-truncate(E(Key, n-fold(Constant)) || E(Key, previous)...),
+ * for several 16-byte folded constants under one base key with one AES-ECB: the first blocks of
+ * all of them in one call, the second blocks (32-byte keys) in another.
  */
 function drMany(p: CryptoProvider, key: Uint8Array, keyBytes: number, folded: readonly Uint8Array[]): Uint8Array[] {
   const ecb = prepareAesEcb(p, key);
@@ -64,7 +53,7 @@ function drMany(p: CryptoProvider, key: Uint8Array, keyBytes: number, folded: re
  * ticket session key), and the RFC 4121 acceptor/initiator seal (22, 24) and sign (23, 25) usages
  * of a context key. Deriving one derives its partner too, with the same cipher on the base key and
  * the same two cipher calls: a fresh session key costs one cipher object on it instead of two
- * (it showed in the acceptor's profile). The partner's prepared cipher and HMAC are built lazily.
+ * (it showed in the acceptor's profile). The partner's prepared cipher and HMAC are stored with it.
  */
 const PARTNER_USAGE: Readonly<Record<number, number>> = { 11: 12, 12: 11, 22: 24, 24: 22, 23: 25, 25: 23 };
 
@@ -72,7 +61,7 @@ function make(enctype: 17 | 18, name: string, keyBytes: 16 | 32, checksumType: n
   // s2kparams: a 4-byte big-endian iteration count, default 4096 (RFC 3962 section 4)
   const iterations = (params?: Uint8Array) => pbkdf2Iterations(name, params, 4096);
   /** DK = random-to-key(DR(...)); random-to-key is the identity for AES (RFC 3962 section 6). */
-  const dkOnce = (key: Uint8Array, constant: Uint8Array) => dr(prepareAesCbc(getCryptoProvider(), key), keyBytes, nfold(constant, 128));
+  const dkOnce = (key: Uint8Array, constant: Uint8Array) => drMany(getCryptoProvider(), key, keyBytes, [nfold(constant, 128)])[0]!;
   // The cipher on the base key is transient (built per derivation, not cached): kept, it would stay
   // with every context key for the context's life. Ke and Ki go together (encrypt and decrypt need
   // both), derived with one cipher; so does the partner usage's set, if any (PARTNER_USAGE).
