@@ -15,7 +15,7 @@ import { connect as netConnect, createServer as createTcpServer, type Server as 
 import { negotiate, negotiateFetch, NegotiateProxyAgent } from '../../lib/http/index.js';
 import { createInitiator } from '../../lib/api.js';
 import { decodeAuthenticate, decodeChallenge } from '../../lib/ntlm/messages.js';
-import { needPeer, startPeer, type RunningPeer } from '../peers/harness.js';
+import { needPeer, startPeer, waitForLine, type RunningPeer } from '../peers/harness.js';
 import { httpRealmForFile } from './realm.js';
 
 const REALM = 'PROXYNTLM.TEST';
@@ -109,8 +109,8 @@ for (const scheme of ['ntlm', 'negotiate'] as const) {
       o.server.close();
       r.server.close();
     }
-    const log = readFileSync(join(sq.state, 'logs', 'access.log'), 'utf8');
-    assert.match(log, /TCP_TUNNEL\/200 .* CONNECT localhost:\d+ \S*ntuser/, 'squid logged the NTLM user we sent');
+    const tunnel = /TCP_TUNNEL\/200 .* CONNECT localhost:\d+ \S*ntuser/;
+    assert.match(await waitForLine(join(sq.state, 'logs', 'access.log'), tunnel), tunnel, 'squid logged the NTLM user we sent');
   });
 }
 
@@ -135,8 +135,8 @@ for (const scheme of ['ntlm', 'negotiate'] as const) {
       o.server.close();
       r.server.close();
     }
-    const log = readFileSync(join(sq.state, 'logs', 'access.log'), 'utf8');
-    assert.match(log, /TCP_MISS\/200 .* GET http:\/\/localhost:\d+\/ \S*ntuser/, 'squid logged the NTLM user we sent');
+    const miss = /TCP_MISS\/200 .* GET http:\/\/localhost:\d+\/ \S*ntuser/;
+    assert.match(await waitForLine(join(sq.state, 'logs', 'access.log'), miss), miss, 'squid logged the NTLM user we sent');
   });
 }
 

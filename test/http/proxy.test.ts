@@ -14,7 +14,7 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import { Pool } from 'undici';
 import { negotiate, negotiateFetch, NegotiateProxyAgent } from '../../lib/http/index.js';
 import { acquireCredentials } from '../../lib/api.js';
-import { needNative, needPeer, startPeer, type RunningPeer } from '../peers/harness.js';
+import { needNative, needPeer, startPeer, waitForLine, type RunningPeer } from '../peers/harness.js';
 import { httpRealmForFile } from './realm.js';
 import type { Backend } from '../../lib/context.js';
 
@@ -124,8 +124,8 @@ for (const backend of ['pure', 'native'] as Backend[]) {
       plain.server.close();
       secure.server.close();
     }
-    const log = readFileSync(join(sq.state, 'logs', 'access.log'), 'utf8');
-    assert.match(log, new RegExp(`alice@${REALM}`), 'squid logged the Kerberos user');
+    const user = new RegExp(`alice@${REALM}`);
+    assert.match(await waitForLine(join(sq.state, 'logs', 'access.log'), user), user, 'squid logged the Kerberos user');
   });
 
   test(`negotiateFetch({ proxy }) through squid (${backend}): Negotiate at the proxy and at the origin in one request, HTTP and HTTPS with channel bindings required`, async (t) => {

@@ -9,7 +9,7 @@
  * Peers are never installed by tests: .ci/run installs them (scripts/install-peers.sh).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -172,4 +172,19 @@ export function peerForFile(peer: string, envKeys: string[] = [], o: { recipe?: 
     restore();
   });
   return holder;
+}
+
+/**
+ * Waits until `file` has a line matching `re` and returns the file's text (the last text read when
+ * `ms` pass first, so the caller's assert.match shows what was there). A daemon writes some log lines
+ * after the client is done: squid logs a CONNECT tunnel when the tunnel closes, which is after our
+ * side closed it.
+ */
+export async function waitForLine(file: string, re: RegExp, ms = 10_000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (re.test(text) || Date.now() > end) return text;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
