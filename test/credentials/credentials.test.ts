@@ -17,7 +17,9 @@ import { Keytab, readKeytab } from '../../lib/krb5/keytab.js';
 import { readFileSync } from 'node:fs';
 import { ErrorCode } from '../../lib/krb5/constants.js';
 import { PureInitiateCredential } from '../../lib/pure/credentials.js';
+import { MemoryReplayCache } from '../../lib/krb5/replay-cache.js';
 import { realmForFile } from '../kdc/realm-for-file.js';
+import { withNativeLoaded } from './native-stand-in.js';
 
 const REALM = 'CREDS.TEST';
 const r = realmForFile(REALM, {
@@ -239,6 +241,25 @@ test('the wrong usage or backend is a UsageError; backend auto with a credential
     ic.dispose();
     ac.dispose();
   }
+});
+
+test('backend auto takes pure for an accept credential given replayCache or turnBudgetMs, native without them; backend native refuses both', async () => {
+  await withNativeLoaded(async () => {
+    // The control: with neither option, 'auto' goes to the native library (the stand-in's, when the addon is not built here).
+    const plain = await acquireCredentials({ usage: 'accept', keytab: r.keytab }).then(
+      (c) => { c.dispose(); return c.backend; },
+      (e: Error) => (/the fake GSSAPI library was reached/.test(e.message) ? 'native' : `failed: ${e.message}`),
+    );
+    assert.equal(plain, 'native');
+    const given = { replayCache: new MemoryReplayCache(), turnBudgetMs: 5 };
+    for (const [k, v] of Object.entries(given)) {
+      const c = await acquireCredentials({ usage: 'accept', keytab: r.keytab, [k]: v });
+      assert.equal(c.backend, 'pure', k);
+      c.dispose();
+      await assert.rejects(acquireCredentials({ usage: 'accept', backend: 'native', keytab: r.keytab, [k]: v }),
+        (e: unknown) => e instanceof UsageError && e.message.startsWith(`${k} applies to the pure backend only`), k);
+    }
+  });
 });
 
 test("acquireCredentials with backend 'native' and a library that does not load: UsageError saying why", async () => {

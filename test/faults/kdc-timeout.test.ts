@@ -12,9 +12,7 @@ import { acquireCredentials, createInitiator } from '../../lib/api.js';
 import type { InitiateCredentialOptions } from '../../lib/credentials.js';
 import { KerberosError, UsageError } from '../../lib/errors.js';
 import { loadKrb5Config } from '../../lib/krb5/config.js';
-import type { Addon } from '../../lib/native/addon.js';
-import { acquireNativeCredential } from '../../lib/native/credential.js';
-import { nativeInfo, registerNativeBinding } from '../../lib/native/index.js';
+import { withNativeLoaded } from '../credentials/native-stand-in.js';
 import { type FaultyKdc, faultsForFile } from './proxy.js';
 
 const REALM = 'TIMEOUTS.TEST';
@@ -169,30 +167,20 @@ test('native backend: kdcTimeoutMs / requestTimeoutMs refused (libkrb5 reads its
   const path = conf([hostPort(good)]);
   const saved = process.env.KRB5_CONFIG;
   process.env.KRB5_CONFIG = path;
-  // Without a built addon, a stand-in wired as lib/native/index.ts wires the real one: it says it
-  // loaded, and fails loudly if an acquisition ever reaches the library.
-  const fake = !nativeInfo().loaded;
-  if (fake) {
-    const addon = {
-      info: () => ({ loaded: true, library: 'MIT' }),
-      GssContext: class {},
-      acquireCredential: () => Promise.reject(new Error('the fake GSSAPI library was reached')),
-    } as unknown as Addon;
-    registerNativeBinding({ info: addon.info, createContext: () => assert.fail('no context here'), acquireCredential: (o) => acquireNativeCredential(addon, o) });
-  }
   try {
-    // 'auto' with an option only the pure backend honours: pure, as with the ntlm option.
-    const cred = await acquireCredentials({ usage: 'initiate', credentials: alice, kdcTimeoutMs: 500 });
-    assert.equal(cred.backend, 'pure');
-    cred.dispose();
-    for (const k of ['kdcTimeoutMs', 'requestTimeoutMs'] as const) {
-      await assert.rejects(
-        acquireCredentials({ usage: 'initiate', backend: 'native', credentials: alice, [k]: 500 }),
-        (e: unknown) => e instanceof UsageError && e.message.startsWith(`${k} applies to the pure backend only`),
-      );
-    }
+    await withNativeLoaded(async () => {
+      // 'auto' with an option only the pure backend honours: pure, as with the ntlm option.
+      const cred = await acquireCredentials({ usage: 'initiate', credentials: alice, kdcTimeoutMs: 500 });
+      assert.equal(cred.backend, 'pure');
+      cred.dispose();
+      for (const k of ['kdcTimeoutMs', 'requestTimeoutMs'] as const) {
+        await assert.rejects(
+          acquireCredentials({ usage: 'initiate', backend: 'native', credentials: alice, [k]: 500 }),
+          (e: unknown) => e instanceof UsageError && e.message.startsWith(`${k} applies to the pure backend only`),
+        );
+      }
+    });
   } finally {
-    if (fake) registerNativeBinding(undefined as never);
     if (saved === undefined) delete process.env.KRB5_CONFIG;
     else process.env.KRB5_CONFIG = saved;
   }
