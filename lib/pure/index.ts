@@ -122,7 +122,7 @@ function createKrb5Initiator(o: InitiatorOptions & { now?: () => Date }, ntlm: N
     // MIT mk_req_ext: offer RFC 4537 etype negotiation when we prefer another enctype than the ticket's.
     const preferred = config.enctypes('permitted_enctypes', { allowWeak });
     const params: Krb5InitiatorParams & { names: InitiatorNames } = {
-      client: svc.client, ticket: svc.ticket, sessionKey: svc.key, flags: flags & ~GssFlags.deleg, channelBindings: cb, delegation, allowWeak,
+      client: svc.client, ticket: svc.ticket, sessionKey: svc.key, flags: flags & ~GssFlags.deleg, channelBindings: cb, delegation, allowWeak, now: o.now,
       etypeNegotiation: preferred[0] !== svc.key.enctype ? preferred : undefined,
       names: { initiatorName: Principal.toString(svc.client), acceptorName: Principal.toString(svc.server), ticketEndtime: svc.endtime },
     };

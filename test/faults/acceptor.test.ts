@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireCredentials, createInitiator } from '../../lib/api.js';
 import type { Credential } from '../../lib/credentials.js';
+import type { InitiatorOptions } from '../../lib/context.js';
 import { KerberosError, UsageError } from '../../lib/errors.js';
 import { negotiate, type NegotiateOptions } from '../../lib/http/index.js';
 import { ErrorCode } from '../../lib/krb5/constants.js';
@@ -117,23 +118,25 @@ test('client clock skewed to the limit: accepted, the replay entry kept until ma
   const cred = await alice();
   const SKEW = 300; // krb5.conf clockskew default
   try {
-    // The skew between the two clocks is what counts (RFC 4120 1.6): a client `s` seconds ahead is
-    // an acceptor `s` seconds behind. (The pure initiator's `now` option does not reach the
-    // authenticator's ctime, so the acceptor's clock is the one moved here.)
-    for (const s of [SKEW - 5, -(SKEW - 5), SKEW + 5, -(SKEW + 5)]) {
+    // The skew between the two clocks is what counts (RFC 4120 1.6): a client `s` seconds ahead,
+    // with the acceptor's clock moved `s` seconds back, then with the client's moved `s` seconds on
+    // (the pure initiator's `now` sets the authenticator's ctime).
+    for (const moved of ['acceptor', 'client'] as const) for (const s of [SKEW - 5, -(SKEW - 5), SKEW + 5, -(SKEW + 5)]) {
       const errors: unknown[] = [];
-      const { url, server } = await serve({ credentials: ac, now: () => new Date(Date.now() - s * 1000) } as NegotiateOptions, errors);
+      const behind = moved === 'acceptor' ? s : 0; // the acceptor's clock: real - behind
+      const { url, server } = await serve({ credentials: ac, now: () => new Date(Date.now() - behind * 1000) } as NegotiateOptions, errors);
+      const clientNow = moved === 'client' ? { now: () => new Date(Date.now() + s * 1000) } : {};
       try {
         const n = expiries.length;
-        const r = await handshake(url, createInitiator({ credentials: cred, target: 'HTTP@localhost' }));
+        const r = await handshake(url, createInitiator({ credentials: cred, target: 'HTTP@localhost', ...clientNow } as InitiatorOptions));
         if (Math.abs(s) < SKEW) {
-          assert.equal(r, 'ok', `a client ${s} s off is within the skew: ${errors.map(String).join(' | ')}`);
+          assert.equal(r, 'ok', `a client ${s} s off (${moved} clock moved) is within the skew: ${errors.map(String).join(' | ')}`);
           const e = expiries[n]!;
-          // RFC 4120 3.2.3: kept until max(now, ctime) + skew, on the acceptor's clock (now = real - s).
-          const expect = e.at - s * 1000 + Math.max(0, s * 1000) + SKEW * 1000;
-          assert.ok(Math.abs(e.expiresAt.getTime() - expect) < 2000, `${s} s: kept ${((e.expiresAt.getTime() - (e.at - s * 1000)) / 1000).toFixed(0)} s on the acceptor's clock`);
+          // RFC 4120 3.2.3: kept until max(now, ctime) + skew, on the acceptor's clock (now = real - behind).
+          const expect = e.at - behind * 1000 + Math.max(0, s * 1000) + SKEW * 1000;
+          assert.ok(Math.abs(e.expiresAt.getTime() - expect) < 2000, `${s} s (${moved} clock moved): kept ${((e.expiresAt.getTime() - (e.at - behind * 1000)) / 1000).toFixed(0)} s on the acceptor's clock`);
         } else {
-          assert.equal(r, 'HTTP 401', `a client ${s} s off is refused`);
+          assert.equal(r, 'HTTP 401', `a client ${s} s off (${moved} clock moved) is refused`);
           assert.equal(expiries.length, n, 'nothing stored for a refused authenticator');
           assert.ok(errors[0] instanceof KerberosError && errors[0].errorCode === ErrorCode.KRB_AP_ERR_SKEW, String(errors[0]));
         }
@@ -141,7 +144,7 @@ test('client clock skewed to the limit: accepted, the replay entry kept until ma
         server.close();
       }
     }
-    t.diagnostic(`±${SKEW - 5} s accepted (entry kept ${SKEW - 5 + SKEW} s for a client ahead), ±${SKEW + 5} s refused with KRB_AP_ERR_SKEW`);
+    t.diagnostic(`either clock moved: ±${SKEW - 5} s accepted (entry kept ${SKEW - 5 + SKEW} s for a client ahead), ±${SKEW + 5} s refused with KRB_AP_ERR_SKEW`);
   } finally {
     cred.dispose();
     ac.dispose();
