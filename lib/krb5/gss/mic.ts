@@ -29,14 +29,15 @@ export interface MicParams {
 
 const KRB5_OID = Krb5MechOid.krb5;
 
+/** The 16 header bytes of a MIC token (RFC 4121 4.2.6.1), written into one scratch array (calls are synchronous). */
+const HEADER = new Uint8Array(16);
+const HEADER_VIEW = new DataView(HEADER.buffer);
+HEADER.set([0x04, 0x04, 0, 0xff, 0xff, 0xff, 0xff, 0xff]);
+
 function cfxHeader(p: MicParams): Uint8Array {
-  const h = new Uint8Array(16);
-  h[0] = 0x04;
-  h[1] = 0x04;
-  h[2] = (p.fromAcceptor ? CfxFlags.SentByAcceptor : 0) | (p.acceptorSubkey ? CfxFlags.AcceptorSubkey : 0);
-  h.fill(0xff, 3, 8);
-  setSeq64(new DataView(h.buffer), 8, p.seqNumber);
-  return h;
+  HEADER[2] = (p.fromAcceptor ? CfxFlags.SentByAcceptor : 0) | (p.acceptorSubkey ? CfxFlags.AcceptorSubkey : 0);
+  setSeq64(HEADER_VIEW, 8, p.seqNumber);
+  return HEADER;
 }
 
 /** SND_SEQ as 64 bits big-endian; a number (the usual case) is written without BigInt arithmetic. */
