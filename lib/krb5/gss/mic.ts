@@ -78,7 +78,7 @@ export function getMic(p: MicParams, message: Uint8Array): Uint8Array {
  * time. Returns that sequence number (the caller's replay/sequence checks use it).
  */
 export function verifyMic(p: Omit<MicParams, 'seqNumber'>, message: Uint8Array, token: Uint8Array): bigint {
-  let seq: bigint;
+  let seq: bigint | number;
   if (p.key.enctype === 23) {
     const { inner } = unframeToken(token, 'RFC 4757 MIC token');
     if (inner.length !== 24 || inner[0] !== 0x01 || inner[1] !== 0x01) throw new GssError('GSS_S_DEFECTIVE_TOKEN', 'not an RFC 4757 MIC token');
@@ -94,10 +94,17 @@ export function verifyMic(p: Omit<MicParams, 'seqNumber'>, message: Uint8Array, 
     if (token.length < 16 || token[0] !== 0x04 || token[1] !== 0x04) throw new GssError('GSS_S_DEFECTIVE_TOKEN', 'not an RFC 4121 MIC token (TOK_ID 04 04)');
     const sentByAcceptor = (token[2]! & CfxFlags.SentByAcceptor) !== 0;
     if (sentByAcceptor !== p.fromAcceptor) throw new GssError('GSS_S_BAD_MIC', 'MIC token direction flag does not match the sender');
-    seq = new DataView(token.buffer, token.byteOffset, 16).getBigUint64(8);
+    // SND_SEQ as a number while it is one (the usual case: getMic then writes it without BigInt).
+    const hi = readUint32BE(token, 8);
+    seq = hi < 0x200000 ? hi * 0x100000000 + readUint32BE(token, 12) : new DataView(token.buffer, token.byteOffset, 16).getBigUint64(8);
   }
-  if (!constantTimeEqual(getMic({ ...p, seqNumber: seq }, message), token)) throw new GssError('GSS_S_BAD_MIC', 'MIC does not verify');
-  return seq;
+  const expected = getMic({ key: p.key, fromAcceptor: p.fromAcceptor, acceptorSubkey: p.acceptorSubkey, seqNumber: seq }, message);
+  if (!constantTimeEqual(expected, token)) throw new GssError('GSS_S_BAD_MIC', 'MIC does not verify');
+  return BigInt(seq);
+}
+
+function readUint32BE(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
 /** What a MIC token's header says, read without checking its checksum. */
