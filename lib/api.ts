@@ -5,7 +5,7 @@
  */
 import { UsageError } from './errors.js';
 import type { AcceptorOptions, Backend, BackendChoice, InitiatorOptions, SecurityContext } from './context.js';
-import { type AcquireCredentialsOptions, type Credential, isCredential } from './credentials.js';
+import { type AcquireCredentialsOptions, type Credential, isCredential, pureOnlyOptions } from './credentials.js';
 import * as native from './native/index.js';
 import { createPureAcceptor, createPureInitiator } from './pure/index.js';
 import { acquirePureCredential } from './pure/credentials.js';
@@ -62,20 +62,6 @@ export function createAcceptor(opts: AcceptorOptions = {}): SecurityContext {
 }
 
 /**
- * Whether an option only the pure backend honours is given. With backend 'auto' any of them chooses pure
- * (as the ntlm option does); backend 'native' refuses each with what to do instead
- * (lib/native/credential.ts), never ignores it.
- * - kdcTimeoutMs, requestTimeoutMs: libkrb5 reads its KDC timeouts from its krb5.conf, per process.
- * - replayCache: the native library keeps its own (KRB5RCACHEDIR), per host.
- * - turnBudgetMs: native calls run on the libuv pool, not in the event loop's turns.
- */
-function hasPureOnlyOption(o: AcquireCredentialsOptions): boolean {
-  return o.usage === 'initiate'
-    ? o.kdcTimeoutMs !== undefined || o.requestTimeoutMs !== undefined
-    : o.replayCache !== undefined || o.turnBudgetMs !== undefined;
-}
-
-/**
  * Acquires a credential once (gss_acquire_cred, RFC 2743 2.1.1; AcquireCredentialsHandle) for many
  * contexts: createInitiator({ credentials: cred, target }) / createAcceptor({ credentials: cred }).
  * The backend is chosen as createInitiator/createAcceptor choose it. Call cred.dispose() when done.
@@ -84,7 +70,7 @@ export async function acquireCredentials(o: AcquireCredentialsOptions): Promise<
   if (!o || (o.usage !== 'initiate' && o.usage !== 'accept')) {
     throw new UsageError(`acquireCredentials needs { usage: 'initiate' | 'accept' }, not ${JSON.stringify((o as { usage?: unknown } | undefined)?.usage)}`);
   }
-  const backend = pickBackend(o.backend, o.gssapiLibrary, o.krb5Config, hasPureOnlyOption(o));
+  const backend = pickBackend(o.backend, o.gssapiLibrary, o.krb5Config, pureOnlyOptions(o).length > 0);
   if (backend === 'pure') return acquirePureCredential(o);
   return native.acquireNativeCredentials(o);
 }

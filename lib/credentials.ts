@@ -79,6 +79,26 @@ export interface AcceptCredentialOptions extends AcquireCommon {
 
 export type AcquireCredentialsOptions = InitiateCredentialOptions | AcceptCredentialOptions;
 
+/**
+ * The options only the pure backend honours, per usage, with why the native library cannot. With
+ * backend 'auto' any of them given picks pure (lib/api.ts, as the ntlm option does); backend
+ * 'native' refuses each with this reason (lib/native/credential.ts), never ignores it.
+ */
+const KDC_TIMEOUTS_WHY = 'the native library takes its KDC timeouts from the krb5.conf it reads (KRB5_CONFIG; MIT 1.22: request_timeout), for the whole process';
+const PURE_ONLY = {
+  initiate: { kdcTimeoutMs: KDC_TIMEOUTS_WHY, requestTimeoutMs: KDC_TIMEOUTS_WHY },
+  accept: {
+    replayCache: 'the native library keeps its own replay cache (KRB5RCACHEDIR)',
+    turnBudgetMs: "the native library's calls run on the libuv thread pool, outside the event loop",
+  },
+} as const;
+
+/** The pure-only options given in `o`, each with why the native library cannot honour it. */
+export function pureOnlyOptions(o: AcquireCredentialsOptions): { option: string; why: string }[] {
+  const table: Record<string, string> = PURE_ONLY[o.usage] ?? {};
+  return Object.entries(table).filter(([k]) => (o as unknown as Record<string, unknown>)[k] !== undefined).map(([option, why]) => ({ option, why }));
+}
+
 /** A credential handle. Contexts made from it keep working until they end, even after dispose(). */
 export interface Credential {
   readonly usage: 'initiate' | 'accept';

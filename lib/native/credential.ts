@@ -5,7 +5,7 @@
  * made from it hold it alive, so dispose() while they run is safe.
  */
 import { UsageError } from '../errors.js';
-import type { AcquireCredentialsOptions, Credential, CredentialInfo } from '../credentials.js';
+import { type AcquireCredentialsOptions, type Credential, type CredentialInfo, pureOnlyOptions } from '../credentials.js';
 import type { Addon, AddonCredential } from './addon.js';
 import { addonError, describeLibrary, refuseForeignKrb5Config } from './addon.js';
 
@@ -60,19 +60,14 @@ export async function acquireNativeCredential(addon: Addon, o: AcquireCredential
   refuseForeignKrb5Config(o.krb5Config);
   const opts: Record<string, unknown> = { library: o.gssapiLibrary ?? '', usage: o.usage, allowWeakCrypto: o.allowWeakCrypto === true };
   let delegatedCcache: string | undefined;
+  const [refused] = pureOnlyOptions(o);
+  if (refused) throw new UsageError(`${refused.option} applies to the pure backend only; ${refused.why}: leave ${refused.option} unset or use backend: 'pure'`);
   if (o.usage === 'initiate') {
-    // libkrb5 takes its KDC timeouts from the krb5.conf it reads, for the whole process: none per credential.
-    for (const k of ['kdcTimeoutMs', 'requestTimeoutMs'] as const) {
-      if (o[k] !== undefined) throw new UsageError(`${k} applies to the pure backend only; the native library takes its KDC timeouts from the krb5.conf it reads (KRB5_CONFIG; MIT 1.22: request_timeout), for the whole process: leave ${k} unset or use backend: 'pure'`);
-    }
     const c = o.credentials;
     if (c && 'ccache' in c) opts.ccache = c.ccache;
     else if (c && 'password' in c) Object.assign(opts, { principal: c.principal, password: c.password });
     else if (c && 'keytab' in c) Object.assign(opts, { principal: c.principal, clientKeytab: c.keytab });
   } else if (o.usage === 'accept') {
-    if (o.replayCache) throw new UsageError('replayCache applies to the pure backend only; the native library keeps its own replay cache (KRB5RCACHEDIR): leave replayCache unset or use backend: \'pure\'');
-    // The native acceptor's work runs on the libuv thread pool, not in the event loop's turns.
-    if (o.turnBudgetMs !== undefined) throw new UsageError("turnBudgetMs applies to the pure backend only (the native library's calls run on the libuv thread pool, outside the event loop): leave it unset or use backend: 'pure'");
     if (o.keytab) opts.keytab = o.keytab;
     if (o.principal) opts.principal = o.principal;
     if (o.delegatedCcache) delegatedCcache = o.delegatedCcache.includes(':') ? o.delegatedCcache : `FILE:${o.delegatedCcache}`;

@@ -223,11 +223,8 @@ export class PureAcceptCredential implements Credential {
   }
 }
 
-/** The KDC timeouts an initiator credential may be given (InitiateCredentialOptions). */
-export interface KdcTimeouts {
-  kdcTimeoutMs?: number;
-  requestTimeoutMs?: number;
-}
+/** The KDC timeouts an initiator credential may be given. */
+export type KdcTimeouts = Pick<InitiateCredentialOptions, 'kdcTimeoutMs' | 'requestTimeoutMs'>;
 
 /** An option in ms (a timeout, a budget): a finite number, positive (or 0 when `zero` says what 0 means). */
 function msOption(name: string, v: unknown, zero?: string): number | undefined {

@@ -5,7 +5,7 @@
  * oversize or malformed frame (the connection must then be closed: nothing after it is read).
  */
 import { DecodeError, IntegrityError, UsageError } from '../errors.js';
-import { concatBytes } from '../util/bytes.js';
+import { concatBytes, readUint32BE } from '../util/bytes.js';
 import type { SecurityContext } from '../context.js';
 
 export interface FramingOptions {
@@ -76,7 +76,7 @@ export class SaslFraming {
       const out: Uint8Array[] = [];
       while (this.held >= 4) {
         const head = this.peek(4);
-        const len = ((head[0]! << 24) >>> 0) + (head[1]! << 16) + (head[2]! << 8) + head[3]!;
+        const len = readUint32BE(head, 0);
         // Checked on the header, before buffering the body: an oversize frame is never read.
         if (len > this.maxReceive) throw new DecodeError('SASL.frame.length', `a frame of ${len} octets exceeds our max buffer ${this.maxReceive}`);
         if (len === 0) throw new DecodeError('SASL.frame.length', 'an empty frame carries no Wrap token');

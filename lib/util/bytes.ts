@@ -3,6 +3,11 @@
 /** The two lowercase hex digits of each byte value, built once. */
 const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/** The unsigned 32-bit big-endian integer at `at` (no DataView made). */
+export function readUint32BE(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
 export function toHex(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length; i++) s += HEX_BYTE[b[i]!]!;

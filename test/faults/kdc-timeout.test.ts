@@ -6,8 +6,6 @@
 // (proxy.ts) that drop every request, in front of the embedded KDC on 127.0.0.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { acquireCredentials, createInitiator } from '../../lib/api.js';
 import type { InitiateCredentialOptions } from '../../lib/credentials.js';
 import { KerberosError, UsageError } from '../../lib/errors.js';
@@ -16,17 +14,9 @@ import { withNativeLoaded } from '../credentials/native-stand-in.js';
 import { type FaultyKdc, faultsForFile } from './proxy.js';
 
 const REALM = 'TIMEOUTS.TEST';
-const { r, proxy } = faultsForFile(REALM);
+const { r, proxy, conf } = faultsForFile(REALM);
 /** A KDC that never answers, over UDP or TCP (a host that is up, its KDC hung). */
 const silent = () => proxy({ udp: 'drop', tcp: 'drop' });
-
-let confs = 0;
-/** A krb5.conf for REALM listing `kdcs` in order, with extra [libdefaults]. */
-function conf(kdcs: string[], libdefaults: Record<string, string> = {}): string {
-  const path = join(r.dir, `krb5-${++confs}.conf`);
-  writeFileSync(path, r.kdc.krb5Conf({ extraLibdefaults: libdefaults }).replace(/^ {4}kdc = .*$/m, kdcs.map((k) => `    kdc = ${k}`).join('\n')));
-  return path;
-}
 const hostPort = (p: FaultyKdc, transport?: 'udp' | 'tcp') => `${transport ? `${transport}/` : ''}127.0.0.1:${p.port}`;
 
 const alice = { principal: 'alice', password: 'alice-pw' } as never;

@@ -4,8 +4,6 @@
 // over UDP and TCP, RESPONSE_TOO_BIG -> TCP. Each ends in a ticket or a typed error, within its bound.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { acquireCredentials, createInitiator } from '../../lib/api.js';
 import { DecodeError, KerberosError, SpnegoError } from '../../lib/errors.js';
 import { requestInitialTicket } from '../../lib/krb5/client/as.js';
@@ -13,7 +11,7 @@ import type { KdcAddress } from '../../lib/krb5/client/transport.js';
 import { deadPort, faultsForFile } from './proxy.js';
 
 const REALM = 'FAULTS.TEST';
-const { r, proxy } = faultsForFile(REALM);
+const { proxy, conf: confWith } = faultsForFile(REALM);
 
 const client = { realm: REALM, name: { nameType: 1, nameString: ['alice'] } };
 /** An AS exchange for alice against `kdcs`, timed. */
@@ -31,8 +29,7 @@ const at = (port: number, transport?: 'udp' | 'tcp'): KdcAddress => ({ host: '12
 test('KDC down: krb5.conf lists a dead KDC first; the next one is used; the wait is bounded by the 3 s per-attempt timeout', async (t) => {
   const good = await proxy();
   const dead = await deadPort();
-  const conf = join(r.dir, 'two-kdcs.conf');
-  writeFileSync(conf, r.kdc.krb5Conf().replace(/^    kdc = .*$/m, `    kdc = 127.0.0.1:${dead}\n    kdc = 127.0.0.1:${good.port}`));
+  const conf = confWith([`127.0.0.1:${dead}`, `127.0.0.1:${good.port}`]);
   const alice = await acquireCredentials({ usage: 'initiate', backend: 'pure', krb5Config: conf, credentials: { principal: 'alice', password: 'alice-pw' } as never });
   try {
     const t0 = performance.now();

@@ -12,6 +12,8 @@ import { after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { encodeKrbError } from '../../lib/krb5/asn1/error.js';
 import { sendToKdc } from '../../lib/krb5/client/transport.js';
 import { ErrorCode } from '../../lib/krb5/constants.js';
@@ -105,17 +107,28 @@ export async function deadPort(): Promise<number> {
 }
 
 /**
- * The KDC fault files' setup: an embedded realm (test/kdc/realm-for-file.ts) and `proxy(init)`, a
- * faulty KDC in front of it; every proxy made is closed after the file.
+ * The KDC fault files' setup: an embedded realm (test/kdc/realm-for-file.ts); `proxy(init)`, a
+ * faulty KDC in front of it (every proxy made is closed after the file); `conf(kdcs, libdefaults)`,
+ * a krb5.conf of the realm listing `kdcs` ("host:port", "udp/host:port") in order.
  */
-export function faultsForFile(realm: string): { r: FileRealm; proxy: (init?: { udp?: Behaviour; tcp?: Behaviour }) => Promise<FaultyKdc> } {
+export function faultsForFile(realm: string): {
+  r: FileRealm;
+  proxy: (init?: { udp?: Behaviour; tcp?: Behaviour }) => Promise<FaultyKdc>;
+  conf: (kdcs: string[], libdefaults?: Record<string, string>) => string;
+} {
   const r = realmForFile(realm);
   const proxies: FaultyKdc[] = [];
+  let confs = 0;
   after(async () => {
     await Promise.all(proxies.map((p) => p.close()));
   });
   return {
     r,
+    conf(kdcs, libdefaults = {}) {
+      const path = join(r.dir, `krb5-${++confs}.conf`);
+      writeFileSync(path, r.kdc.krb5Conf({ extraLibdefaults: libdefaults }).replace(/^ {4}kdc = .*$/m, kdcs.map((k) => `    kdc = ${k}`).join('\n')));
+      return path;
+    },
     async proxy(init = {}) {
       const p = await faultyKdc(realm, r.kdc.port, init);
       proxies.push(p);

@@ -9,7 +9,7 @@ import { negotiateFetch } from '../../lib/http/index.js';
 import { fastifyNegotiate } from '../../lib/http/fastify.js';
 import { koaNegotiate } from '../../lib/http/koa.js';
 import { Strategy } from '../../lib/http/passport.js';
-import { needNative } from '../peers/harness.js';
+import { needNative, notHere } from '../peers/harness.js';
 import { httpRealmForFile } from './realm.js';
 import type { Backend } from '../../lib/context.js';
 
@@ -22,8 +22,7 @@ function framework<T>(t: { skip(why: string): void }, name: string): T | undefin
   try {
     return require(name) as T;
   } catch {
-    if (process.env.SPNEGO_REQUIRE_PEERS === '1') throw new Error(`SPNEGO_REQUIRE_PEERS=1 but ${name} is not installed (npm install --save-dev ${name})`);
-    t.skip(`${name} not installed`);
+    notHere(t, `${name} is not installed (npm install --save-dev ${name})`);
     return undefined;
   }
 }

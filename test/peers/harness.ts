@@ -76,7 +76,14 @@ export function missingPeer(peer: string, extra: string[] = []): string | undefi
 export function needPeer(t: TestContext, peer: string, extra: string[] = []): boolean {
   // One line: the reason goes into TAP's skip directive (a start failure carries the recipe's stderr).
   const why = missingPeer(peer, extra)?.trim().replace(/\s*\n\s*/g, ' | ');
-  if (!why) return true;
+  return why ? notHere(t, why) : true;
+}
+
+/**
+ * Something a test needs is not here (a peer, a dev dependency): skips the test with `why`, or
+ * fails it when SPNEGO_REQUIRE_PEERS=1. Returns false (go no further).
+ */
+export function notHere(t: { skip(why: string): void }, why: string): false {
   if (requirePeers) throw new Error(`SPNEGO_REQUIRE_PEERS=1 but ${why}`);
   console.log(`# skip: ${why}`);
   t.skip(why);

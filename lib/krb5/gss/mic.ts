@@ -7,7 +7,7 @@
  * The mechListMIC of RFC 4178 is exactly such a token over the MechTypeList DER.
  */
 import { GssError } from '../../errors.js';
-import { concatBytes, constantTimeEqual } from '../../util/bytes.js';
+import { concatBytes, constantTimeEqual, readUint32BE } from '../../util/bytes.js';
 import { KeyUsage, Krb5MechOid } from '../constants.js';
 import type { Key } from '../types.js';
 import { makeChecksum, makeChecksumOf, getCryptoProvider, rc4 } from '../crypto/index.js';
@@ -101,10 +101,6 @@ export function verifyMic(p: Omit<MicParams, 'seqNumber'>, message: Uint8Array, 
   const expected = getMic({ key: p.key, fromAcceptor: p.fromAcceptor, acceptorSubkey: p.acceptorSubkey, seqNumber: seq }, message);
   if (!constantTimeEqual(expected, token)) throw new GssError('GSS_S_BAD_MIC', 'MIC does not verify');
   return BigInt(seq);
-}
-
-function readUint32BE(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
 /** What a MIC token's header says, read without checking its checksum. */
